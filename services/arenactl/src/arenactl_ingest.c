@@ -1,0 +1,13 @@
+/* placeholder until the subcommand lands */
+#include <stdio.h>
+
+#include "arenactl.h"
+
+int arenactl_ingest(const struct arena_config *cfg, int argc, char **argv)
+{
+    (void)cfg;
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "arenactl ingest: not built yet\n");
+    return 1;
+}

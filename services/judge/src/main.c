@@ -1,0 +1,5 @@
+/* placeholder: replaced by the service implementation */
+int main(void)
+{
+    return 1;
+}
