@@ -1,0 +1,67 @@
+/* sampler_embed.h - text embeddings behind one interface, two backends:
+ *  - "tfidf": built-in hashed character n-gram TF-IDF (n = ngram_min..ngram_max over the
+ *    lower-cased, whitespace-collapsed text, hashed into 2^dim_bits dims, sublinear tf
+ *    1 + ln(tf), idf = ln((1 + N) / (1 + df)) + 1 from the documents observed/fitted (idf = 1
+ *    before any), L2-normalised). Sparse vectors. No server.
+ *  - "openai": POST {base_url}/embeddings {"model","input":[...]} (OpenAI-compatible), batched,
+ *    Bearer key from the environment variable api_key_env (may be empty). Dense vectors,
+ *    L2-normalised on arrival.
+ * Vectors returned belong to the caller (sampler_vec_fini). An embedder is not thread-safe. */
+#ifndef SAMPLER_EMBED_H
+#define SAMPLER_EMBED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena/err.h"
+
+/* Sparse when idx != NULL (nnz entries, idx ascending), dense otherwise (nnz == dim). */
+struct sampler_vec {
+    uint32_t dim;
+    uint32_t nnz;
+    uint32_t *idx;
+    float *val;
+};
+
+void sampler_vec_fini(struct sampler_vec *v);
+float sampler_vec_dot(const struct sampler_vec *a, const struct sampler_vec *b);
+/* out must hold v->dim floats. */
+void sampler_vec_to_dense(const struct sampler_vec *v, float *out);
+void sampler_vec_normalise(struct sampler_vec *v);
+
+struct sampler_embedder;
+
+struct sampler_tfidf_opts {
+    int dim_bits;  /* 12..20; default 16 */
+    int ngram_min; /* default 3 */
+    int ngram_max; /* default 5 */
+};
+
+struct sampler_embedder *sampler_embed_tfidf_new(const struct sampler_tfidf_opts *o, char *errstr,
+                                                 size_t errstr_size);
+/* Add documents to the document frequencies (streamed idf). */
+void sampler_embed_tfidf_observe(struct sampler_embedder *e, const char *text);
+/* Forget the document frequencies, then observe texts (fitted idf). */
+void sampler_embed_tfidf_fit(struct sampler_embedder *e, const char *const *texts, size_t n);
+
+struct sampler_openai_embed_opts {
+    const char *base_url;    /* e.g. http://127.0.0.1:8000/v1 */
+    const char *model;       /* model name sent */
+    const char *api_key_env; /* NULL/"" = no Authorization header */
+    int batch;               /* inputs per request; default 64 */
+    long timeout_ms;         /* per request; default 30000 */
+};
+
+struct sampler_embedder *sampler_embed_openai_new(const struct sampler_openai_embed_opts *o,
+                                                  char *errstr, size_t errstr_size);
+
+/* Embed n texts into out[0..n-1] (caller-allocated array; each vec filled). On error nothing
+ * is left allocated in out. ARENA_ERR_HTTP/BACKEND/PARSE with a message for the openai one. */
+arena_err_t sampler_embed(struct sampler_embedder *e, const char *const *texts, size_t n,
+                          struct sampler_vec *out, char *errstr, size_t errstr_size);
+const char *sampler_embedder_name(const struct sampler_embedder *e); /* "tfidf" | "openai" */
+/* Dimension (openai: 0 until the first successful call). */
+uint32_t sampler_embedder_dim(const struct sampler_embedder *e);
+void sampler_embedder_destroy(struct sampler_embedder *e);
+
+#endif

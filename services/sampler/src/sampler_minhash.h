@@ -1,0 +1,53 @@
+/* sampler_minhash.h - MinHash signatures and an LSH (banding) index for near-duplicate search.
+ * Text is canonicalised first: ASCII lower-cased, every non-alphanumeric ASCII byte becomes a
+ * space, whitespace collapsed (so case, punctuation and spacing edits do not change a
+ * signature). Shingles: `shingle` consecutive characters (default 5) of that canonical text, or
+ * `shingle` consecutive words when word_shingles. Each shingle is hashed to 64 bits
+ * (arena_hash64-independent FNV-1a + splitmix mixing) and permuted with seeded
+ * h_i(x) = (a_i * x + b_i) mod (2^61 - 1); signatures keep the low 32 bits of each minimum.
+ * Objects are not thread-safe; minhashers are read-only after _new (shareable). */
+#ifndef SAMPLER_MINHASH_H
+#define SAMPLER_MINHASH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sampler_minhash_opts {
+    int shingle;        /* characters (or words); default 5 */
+    bool word_shingles; /* false = character shingles */
+    int permutations;   /* default 128 */
+    uint64_t seed;
+};
+
+struct sampler_minhasher;
+
+struct sampler_minhasher *sampler_minhasher_new(const struct sampler_minhash_opts *o, char *errstr,
+                                                size_t errstr_size);
+void sampler_minhasher_destroy(struct sampler_minhasher *mh);
+int sampler_minhasher_permutations(const struct sampler_minhasher *mh);
+/* sig must hold permutations values. Returns the number of distinct shingles (0 = empty text:
+ * the signature is all 0xffffffff). */
+size_t sampler_minhash_sig(const struct sampler_minhasher *mh, const char *text, size_t len,
+                           uint32_t *sig);
+/* Share of equal positions = estimated Jaccard similarity. */
+double sampler_minhash_similarity(const uint32_t *a, const uint32_t *b, int permutations);
+/* Canonical text used for shingles (lower-cased, punctuation -> space, collapsed). Caller frees. */
+char *sampler_minhash_canon(const char *text, size_t len, size_t *out_len);
+
+/* LSH index: bands * rows == permutations. Items are dense ids 0..n-1 given by the caller. */
+struct sampler_lsh;
+
+struct sampler_lsh *sampler_lsh_new(int permutations, int bands, char *errstr, size_t errstr_size);
+void sampler_lsh_destroy(struct sampler_lsh *l);
+/* Copies sig; returns the item id (= number of items before the call). */
+uint32_t sampler_lsh_add(struct sampler_lsh *l, const uint32_t *sig);
+/* Best stored item whose estimated Jaccard with sig is >= threshold (highest similarity,
+ * ties -> lowest id); -1 if none. *sim_out (may be NULL) gets its similarity. Deterministic.
+ * Not const: it uses scratch space inside the index. */
+int64_t sampler_lsh_query(struct sampler_lsh *l, const uint32_t *sig, double threshold,
+                          double *sim_out);
+size_t sampler_lsh_count(const struct sampler_lsh *l);
+size_t sampler_lsh_memory(const struct sampler_lsh *l); /* bytes held */
+
+#endif
