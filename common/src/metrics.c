@@ -184,7 +184,7 @@ static struct arena_metric *register_locked(struct arena_metrics *m, enum metric
                     name ? name : "(null)");
         return NULL;
     }
-    if (strchr(labels, '\n') || strchr(labels, '{') || strchr(labels, '}')) {
+    if (strchr(labels, '\n') || labels[0] == '{') {
         ARENA_ERROR("event=metric_invalid name=%s reason=\"labels must be escaped label text "
                     "without braces\"",
                     name);
