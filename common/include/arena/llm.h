@@ -2,7 +2,7 @@
  * configured model, whatever its backend:
  *   sim     a simulated LLM (latent skill, seeded noise) that answers and judges in text;
  *   openai  any OpenAI-compatible /v1/chat/completions server, libcurl multi;
- *   replay  answers recorded in Arena-Hard model_answer/*.jsonl files.
+ *   replay  answers recorded in Arena-Hard model_answer/<model>.jsonl files.
  * Requests are submitted with a callback and completed from arena_llm_poll(), on the caller's
  * thread. The pool enforces each model's max_concurrency: arena_llm_submit() queues beyond it.
  * Not thread-safe: one pool per thread. */
