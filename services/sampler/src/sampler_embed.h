@@ -10,6 +10,7 @@
 #ifndef SAMPLER_EMBED_H
 #define SAMPLER_EMBED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +60,11 @@ struct sampler_embedder *sampler_embed_openai_new(const struct sampler_openai_em
  * is left allocated in out. ARENA_ERR_HTTP/BACKEND/PARSE with a message for the openai one. */
 arena_err_t sampler_embed(struct sampler_embedder *e, const char *const *texts, size_t n,
                           struct sampler_vec *out, char *errstr, size_t errstr_size);
+/* One text; same as sampler_embed with n = 1, except that a TF-IDF vector's idx are left
+ * unsorted when !sorted (faster; sampler_vec_dot then needs the other operand dense or use
+ * the pipeline's inverted index). */
+arena_err_t sampler_embed_one(struct sampler_embedder *e, const char *text, bool sorted,
+                              struct sampler_vec *out, char *errstr, size_t errstr_size);
 const char *sampler_embedder_name(const struct sampler_embedder *e); /* "tfidf" | "openai" */
 /* Dimension (openai: 0 until the first successful call). */
 uint32_t sampler_embedder_dim(const struct sampler_embedder *e);

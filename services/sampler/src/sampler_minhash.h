@@ -1,10 +1,11 @@
 /* sampler_minhash.h - MinHash signatures and an LSH (banding) index for near-duplicate search.
  * Text is canonicalised first: ASCII lower-cased, every non-alphanumeric ASCII byte becomes a
  * space, whitespace collapsed (so case, punctuation and spacing edits do not change a
- * signature). Shingles: `shingle` consecutive characters (default 5) of that canonical text, or
- * `shingle` consecutive words when word_shingles. Each shingle is hashed to 64 bits
- * (arena_hash64-independent FNV-1a + splitmix mixing) and permuted with seeded
- * h_i(x) = (a_i * x + b_i) mod (2^61 - 1); signatures keep the low 32 bits of each minimum.
+ * signature). Shingles: `shingle` consecutive bytes (default 5; "characters" for ASCII) of that
+ * canonical text, or `shingle` consecutive words when word_shingles; a text shorter than one
+ * shingle is one shingle. Each shingle is hashed to 64 bits (arena_hash64, seeded) and permuted
+ * with seeded multiply-shift hashing h_i(x) = (a_i * x + b_i) mod 2^64 >> 32 (a_i odd), i.e.
+ * the "mixing of a 64-bit hash" variant; a signature keeps the 32-bit minimum per permutation.
  * Objects are not thread-safe; minhashers are read-only after _new (shareable). */
 #ifndef SAMPLER_MINHASH_H
 #define SAMPLER_MINHASH_H
