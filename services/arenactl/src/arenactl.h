@@ -21,5 +21,7 @@ int arenactl_status(const struct arena_config *cfg, int argc, char **argv); /* c
 int arenactl_rate(const struct arena_config *cfg, int argc, char **argv);   /* offline ratings */
 int arenactl_export(const struct arena_config *cfg, int argc,
                     char **argv); /* results -> fastchat JSON */
+/* fault injection on arena-devbroker */
+int arenactl_devbroker(const struct arena_config *cfg, int argc, char **argv);
 
 #endif

@@ -15,6 +15,8 @@ static const struct arenactl_cmd cmds[] = {
     {"status", "show every service's state over its control socket", arenactl_status},
     {"rate", "rate a battle file offline (Bradley-Terry / Elo, bootstrap CIs)", arenactl_rate},
     {"export", "export arena.battles.results (FastChat battle JSON)", arenactl_export},
+    {"devbroker", "fault injection on a running arena-devbroker (down/up/rtt/errors)",
+     arenactl_devbroker},
 };
 
 static void usage(FILE *out)
