@@ -246,6 +246,32 @@ long rater_battles_model_index(const struct rater_battles *b, const char *model)
     return (b && model) ? intern_find(&b->models, model) : -1;
 }
 
+void rater_battles_pair_counts(const struct rater_battles *b, const char *model_a,
+                               const char *model_b, uint64_t *a_wins, uint64_t *b_wins,
+                               uint64_t *ties)
+{
+    *a_wins = *b_wins = *ties = 0;
+    long ia = rater_battles_model_index(b, model_a), ib = rater_battles_model_index(b, model_b);
+    if (ia < 0 || ib < 0 || ia == ib) {
+        return;
+    }
+    bool swapped = ia > ib;
+    uint32_t lo = (uint32_t)(swapped ? ib : ia), hi = (uint32_t)(swapped ? ia : ib);
+    for (size_t i = 0; i < b->ncells; i++) {
+        const struct rater_cell *c = &b->cells[i];
+        if (c->a != lo || c->b != hi) {
+            continue;
+        }
+        if (c->o == RATER_TIE) {
+            *ties += c->count;
+        } else if ((c->o == RATER_A_WINS) != swapped) {
+            *a_wins += c->count;
+        } else {
+            *b_wins += c->count;
+        }
+    }
+}
+
 /* ------------------------------------------------------------------ options */
 
 void rater_opts_default(struct rater_opts *o)

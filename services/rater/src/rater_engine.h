@@ -36,6 +36,11 @@ size_t rater_battles_models(const struct rater_battles *b);
 const char *rater_battles_model_name(const struct rater_battles *b, size_t i);
 /* Index of a model or -1 when never seen. */
 long rater_battles_model_index(const struct rater_battles *b, const char *model);
+/* Weight-free battle counts between two models, from model_a's side: wins of a, wins of b, ties.
+ * Zeros when the pair never met or a model is unknown. */
+void rater_battles_pair_counts(const struct rater_battles *b, const char *model_a,
+                               const char *model_b, uint64_t *a_wins, uint64_t *b_wins,
+                               uint64_t *ties);
 
 struct rater_opts {
     const char *method; /* "bt" | "elo" */
