@@ -1,0 +1,468 @@
+/* test_sampler_pipeline.c - the data pipeline on the real Arena-Hard v0.1 prompts:
+ * planted near-duplicates (case, punctuation, a word swapped/inserted/deleted, whitespace) and
+ * paraphrase-level copies (sentences reordered, synonyms) of 100 prompts; precision/recall of
+ * the dedup is printed and asserted; decontamination removes every planted copy of an eval
+ * item; determinism; stage order and counts on hand-made inputs. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena/prompt_id.h"
+#include "arena/util.h"
+#include "sampler_ingest.h"
+#include "sampler_pipeline.h"
+#include "testutil.h"
+
+#define MAX_PROMPTS 600
+#define N_PLANT 100
+
+static char *g_text[MAX_PROMPTS];
+static char g_id[MAX_PROMPTS][33];
+static size_t g_n;
+
+static int collect(void *ctx, Arena__V1__Prompt *p, uint64_t line)
+{
+    (void)ctx;
+    (void)line;
+    if (g_n < MAX_PROMPTS) {
+        g_text[g_n] = sampler_prompt_text(p);
+        memcpy(g_id[g_n], p->prompt_id, 33);
+        g_n++;
+    }
+    sampler_prompt_free(p);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char *path = tu_shared_path("data/arena_hard_v0.1/question.jsonl");
+    if (path == NULL) {
+        tu_skip("shared data folder absent (../shared/data/arena_hard_v0.1/question.jsonl)");
+    }
+    char err[512];
+    struct sampler_ingest_stats st;
+    arena_err_t rc = sampler_ingest_file(path, SAMPLER_FMT_AUTO, "arena-hard", collect, NULL, NULL,
+                                         &st, err, sizeof(err));
+    free(path);
+    if (rc != ARENA_ERR_OK || g_n != 500) {
+        fprintf(stderr, "ingest failed: rc=%d n=%zu %s\n", rc, g_n, err);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < g_n; i++) {
+        free(g_text[i]);
+    }
+    return 0;
+}
+
+/* deterministic PRNG */
+static uint64_t rng_state;
+static uint64_t rnd(void)
+{
+    rng_state += 0x9e3779b97f4a7c15ULL;
+    return arena_mix64(rng_state);
+}
+
+/* split into words (space separated; the texts are whitespace-collapsed) */
+static size_t split_words(const char *s, char ***out)
+{
+    size_t n = 0, cap = 16;
+    char **w = malloc(cap * sizeof(*w));
+    const char *p = s;
+    while (*p) {
+        while (*p == ' ' || *p == '\n') {
+            p++;
+        }
+        if (!*p) {
+            break;
+        }
+        const char *b = p;
+        while (*p && *p != ' ' && *p != '\n') {
+            p++;
+        }
+        if (n == cap) {
+            cap *= 2;
+            w = realloc(w, cap * sizeof(*w));
+        }
+        w[n++] = arena_xstrndup(b, (size_t)(p - b));
+    }
+    *out = w;
+    return n;
+}
+
+static char *join_words(char **w, size_t n, const char *sep)
+{
+    struct arena_buf b;
+    arena_buf_init(&b);
+    for (size_t i = 0; i < n; i++) {
+        if (w[i] == NULL) {
+            continue;
+        }
+        if (b.len > 0) {
+            arena_buf_puts(&b, sep);
+        }
+        arena_buf_puts(&b, w[i]);
+    }
+    return arena_buf_steal(&b, NULL);
+}
+
+static void free_words(char **w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(w[i]);
+    }
+    free(w);
+}
+
+/* One or two small edits. */
+static char *near_dup(const char *s, int variant)
+{
+    char **w;
+    size_t n = split_words(s, &w);
+    char *out = NULL;
+    size_t i = n > 1 ? (size_t)(rnd() % (n - 1)) : 0;
+    switch (variant % 6) {
+    case 0: /* case change */
+        for (size_t j = 0; j < n; j++) {
+            for (char *c = w[j]; *c; c++) {
+                *c = (char)(j % 2 ? toupper((unsigned char)*c) : tolower((unsigned char)*c));
+            }
+        }
+        out = join_words(w, n, " ");
+        break;
+    case 1: { /* punctuation */
+        char *t = join_words(w, n, " ");
+        struct arena_buf b;
+        arena_buf_init(&b);
+        for (char *c = t; *c; c++) {
+            if (*c == '.' || *c == ',' || *c == '?' || *c == ':') {
+                continue;
+            }
+            arena_buf_append(&b, c, 1);
+        }
+        arena_buf_puts(&b, "!!");
+        out = arena_buf_steal(&b, NULL);
+        free(t);
+        break;
+    }
+    case 2: /* swap two adjacent words */
+        if (n > 1) {
+            char *t = w[i];
+            w[i] = w[i + 1];
+            w[i + 1] = t;
+        }
+        out = join_words(w, n, " ");
+        break;
+    case 3: { /* insert a word */
+        char *t = w[i];
+        w[i] = arena_xasprintf("%s please", t);
+        free(t);
+        out = join_words(w, n, " ");
+        break;
+    }
+    case 4: /* delete a word */
+        if (n > 3) {
+            free(w[i]);
+            w[i] = NULL;
+        }
+        out = join_words(w, n, " ");
+        break;
+    default: /* whitespace */
+        out = join_words(w, n, (variant & 1) ? "  \n " : "\t");
+        break;
+    }
+    free_words(w, n);
+    return out;
+}
+
+static const char *const synonyms[][2] = {
+    {"write", "compose"},   {"create", "make"},      {"explain", "describe"}, {"use", "utilize"},
+    {"using", "utilizing"}, {"show", "demonstrate"}, {"help", "assist"},      {"need", "require"},
+    {"want", "would like"}, {"give", "provide"},     {"how", "in what way"},  {"code", "program"},
+    {"list", "enumerate"},  {"example", "sample"},   {"find", "locate"},      {"get", "obtain"},
+    {"make", "build"},      {"simple", "basic"},     {"big", "large"},        {"fix", "repair"},
+};
+
+/* Paraphrase: reverse the order of the sentences, synonyms for a few words. */
+static char *paraphrase(const char *s)
+{
+    /* sentences: split after ". " / "? " / "! " */
+    size_t n = 0;
+    const char *starts[256];
+    size_t lens[256];
+    const char *b = s;
+    for (const char *p = s;; p++) {
+        if (*p == '\0' || ((*p == '.' || *p == '?' || *p == '!') && p[1] == ' ')) {
+            const char *e = *p ? p + 1 : p;
+            if (e > b && n < 256) {
+                starts[n] = b;
+                lens[n] = (size_t)(e - b);
+                n++;
+            }
+            if (*p == '\0') {
+                break;
+            }
+            b = p + 2;
+            p++;
+        }
+    }
+    struct arena_buf r;
+    arena_buf_init(&r);
+    for (size_t i = n; i-- > 0;) {
+        if (r.len > 0) {
+            arena_buf_puts(&r, " ");
+        }
+        arena_buf_append(&r, starts[i], lens[i]);
+    }
+    char *reordered = arena_buf_steal(&r, NULL);
+    char **w;
+    size_t nw = split_words(reordered, &w);
+    free(reordered);
+    int replaced = 0;
+    for (size_t i = 0; i < nw && replaced < 3; i++) {
+        for (size_t k = 0; k < sizeof(synonyms) / sizeof(synonyms[0]); k++) {
+            if (strcasecmp(w[i], synonyms[k][0]) == 0) {
+                free(w[i]);
+                w[i] = arena_xstrdup(synonyms[k][1]);
+                replaced++;
+                break;
+            }
+        }
+    }
+    char *out = join_words(w, nw, " ");
+    free_words(w, nw);
+    return out;
+}
+
+static struct sampler_pipeline *new_pipeline(void)
+{
+    struct sampler_pipeline_opts o;
+    sampler_pipeline_opts_default(&o);
+    o.seed = 42;
+    char err[256];
+    struct sampler_pipeline *p = sampler_pipeline_new(&o, err, sizeof(err));
+    assert_non_null(p);
+    return p;
+}
+
+static void id_of(const char *text, char id[33])
+{
+    arena_prompt_id_text(text, id);
+}
+
+static void test_dedup_planted(void **state)
+{
+    (void)state;
+    struct sampler_pipeline *p = new_pipeline();
+    size_t kept = 0;
+    bool accepted[MAX_PROMPTS] = {0};
+    for (size_t i = 0; i < g_n; i++) {
+        char m[33];
+        enum sampler_decision d = sampler_pipeline_offer(p, g_id[i], g_text[i], m);
+        if (d == SAMPLER_ACCEPT) {
+            kept++;
+            accepted[i] = true;
+        } else {
+            size_t j = 0;
+            while (j < i && strcmp(g_id[j], m) != 0) {
+                j++;
+            }
+            printf("# real prompt %zu dropped (%s, matches %zu):\n#   %.100s\n#   %.100s\n", i,
+                   sampler_decision_name(d), j, g_text[i], j < i ? g_text[j] : "(eval)");
+        }
+    }
+    double precision = (double)kept / (double)g_n;
+    rng_state = 7;
+    size_t near_total = 0, near_caught = 0, para_total = 0, para_caught = 0;
+    size_t planted = 0;
+    for (size_t i = 0; i < g_n && planted < N_PLANT; i++) {
+        if (!accepted[i] || i % 4 != 1) {
+            continue;
+        }
+        planted++;
+        char id[33];
+        char *nd = near_dup(g_text[i], (int)planted);
+        id_of(nd, id);
+        char m[33];
+        enum sampler_decision d = sampler_pipeline_offer(p, id, nd, m);
+        near_total++;
+        if (d != SAMPLER_ACCEPT && strcmp(m, g_id[i]) == 0) {
+            near_caught++;
+        } else {
+            printf("# near-dup missed (%s): %.80s\n", sampler_decision_name(d), nd);
+        }
+        free(nd);
+        char *pp = paraphrase(g_text[i]);
+        id_of(pp, id);
+        d = sampler_pipeline_offer(p, id, pp, m);
+        para_total++;
+        if (d != SAMPLER_ACCEPT) {
+            para_caught++;
+        }
+        free(pp);
+    }
+    double near_recall = (double)near_caught / (double)near_total;
+    double para_recall = (double)para_caught / (double)para_total;
+    printf("# dedup on Arena-Hard v0.1: distinct kept %zu/%zu (precision %.4f), near-dup recall "
+           "%zu/%zu = %.4f, paraphrase recall (dedup only) %zu/%zu = %.4f\n",
+           kept, g_n, precision, near_caught, near_total, near_recall, para_caught, para_total,
+           para_recall);
+    ASSERT_EQ_INT(planted, N_PLANT);
+    assert_true(precision >= 0.99);
+    assert_true(near_recall >= 0.95);
+    sampler_pipeline_destroy(p);
+}
+
+static void test_decontam_planted(void **state)
+{
+    (void)state;
+    struct sampler_pipeline *p = new_pipeline();
+    /* every 5th prompt is an eval item */
+    for (size_t i = 0; i < g_n; i += 5) {
+        sampler_pipeline_add_eval(p, g_id[i], g_text[i]);
+    }
+    rng_state = 11;
+    size_t fp = 0, train = 0;
+    size_t copies = 0, removed = 0;
+    for (size_t i = 0; i < g_n; i++) {
+        char m[33];
+        if (i % 5 != 0) {
+            train++;
+            enum sampler_decision d = sampler_pipeline_offer(p, g_id[i], g_text[i], m);
+            if (d == SAMPLER_DROP_DECONTAM) {
+                fp++;
+                printf("# distinct prompt %zu flagged as contaminated: %.80s\n", i, g_text[i]);
+            }
+            continue;
+        }
+        /* the eval item itself, a near-dup and a paraphrase of it offered as training */
+        char *variants[3] = {arena_xstrdup(g_text[i]), near_dup(g_text[i], (int)i),
+                             paraphrase(g_text[i])};
+        for (int v = 0; v < 3; v++) {
+            char id[33];
+            id_of(variants[v], id);
+            enum sampler_decision d = sampler_pipeline_offer(p, id, variants[v], m);
+            copies++;
+            if (d == SAMPLER_DROP_DECONTAM && strcmp(m, g_id[i]) == 0) {
+                removed++;
+            } else {
+                printf("# copy %d of eval %zu not removed (%s): %.80s\n", v, i,
+                       sampler_decision_name(d), variants[v]);
+            }
+            free(variants[v]);
+        }
+    }
+    printf("# decontamination: %zu/%zu planted copies removed; %zu/%zu distinct training "
+           "prompts flagged\n",
+           removed, copies, fp, train);
+    ASSERT_EQ_INT(removed, copies);
+    assert_true(fp <= train / 50); /* at most 2% of distinct prompts */
+    sampler_pipeline_destroy(p);
+}
+
+static void test_deterministic(void **state)
+{
+    (void)state;
+    enum sampler_decision first[MAX_PROMPTS * 2];
+    for (int run = 0; run < 2; run++) {
+        struct sampler_pipeline *p = new_pipeline();
+        for (size_t i = 0; i < g_n; i += 7) {
+            sampler_pipeline_add_eval(p, g_id[i], g_text[i]);
+        }
+        rng_state = 3;
+        for (size_t i = 0; i < g_n; i++) {
+            char *nd = near_dup(g_text[i], (int)i);
+            char id[33];
+            id_of(nd, id);
+            enum sampler_decision a = sampler_pipeline_offer(p, g_id[i], g_text[i], NULL);
+            enum sampler_decision b = sampler_pipeline_offer(p, id, nd, NULL);
+            free(nd);
+            if (run == 0) {
+                first[2 * i] = a;
+                first[2 * i + 1] = b;
+            } else {
+                ASSERT_EQ_INT(first[2 * i], a);
+                ASSERT_EQ_INT(first[2 * i + 1], b);
+            }
+        }
+        sampler_pipeline_destroy(p);
+    }
+}
+
+static int reject_digits(void *ctx, const char *text)
+{
+    (void)ctx;
+    return strpbrk(text, "0123456789") == NULL;
+}
+
+static void test_stages(void **state)
+{
+    (void)state;
+    struct sampler_pipeline_opts o;
+    sampler_pipeline_opts_default(&o);
+    o.language_hook = reject_digits;
+    char err[256];
+    struct sampler_pipeline *p = sampler_pipeline_new(&o, err, sizeof(err));
+    assert_non_null(p);
+    char m[33];
+    const char *a = "Explain how a hash table handles collisions when two keys share a bucket.";
+    char ida[33], idx[33];
+    id_of(a, ida);
+    ASSERT_EQ_INT(sampler_pipeline_offer(p, "e0", " \n\t", m), SAMPLER_DROP_EMPTY);
+    ASSERT_EQ_INT(sampler_pipeline_offer(p, "s0", "hi there", m), SAMPLER_DROP_MIN_LENGTH);
+    /* 10 characters is enough (the paper drops shorter than 10) */
+    ASSERT_EQ_INT(sampler_pipeline_offer(p, "s1", "abcdefghij", m), SAMPLER_ACCEPT);
+    ASSERT_EQ_INT(sampler_pipeline_offer(p, ida, a, m), SAMPLER_ACCEPT);
+    ASSERT_EQ_STR(m, "");
+    ASSERT_EQ_INT(sampler_pipeline_offer(p, ida, a, m), SAMPLER_DROP_EXACT_DUP);
+    ASSERT_EQ_STR(m, ida);
+    const char *b = "explain HOW a hash table handles collisions when two keys collide, briefly.";
+    id_of(b, idx);
+    ASSERT_EQ_INT(sampler_pipeline_offer(p, idx, b, m), SAMPLER_DROP_PREFIX_DUP);
+    ASSERT_EQ_STR(m, ida);
+    const char *c =
+        "Please explain how a hash table handles collisions when two keys share a bucket!";
+    id_of(c, idx);
+    ASSERT_EQ_INT(sampler_pipeline_offer(p, idx, c, m), SAMPLER_DROP_MINHASH_DUP);
+    ASSERT_EQ_STR(m, ida);
+    const char *dtext = "Name 3 sorting algorithms with their complexity.";
+    id_of(dtext, idx);
+    ASSERT_EQ_INT(sampler_pipeline_offer(p, idx, dtext, m), SAMPLER_DROP_LANGUAGE);
+    uint64_t counts[SAMPLER_DECISION__COUNT];
+    sampler_pipeline_counts(p, counts);
+    ASSERT_EQ_INT(counts[SAMPLER_ACCEPT], 2);
+    ASSERT_EQ_INT(counts[SAMPLER_DROP_EMPTY], 1);
+    ASSERT_EQ_INT(counts[SAMPLER_DROP_MIN_LENGTH], 1);
+    ASSERT_EQ_INT(counts[SAMPLER_DROP_EXACT_DUP], 1);
+    ASSERT_EQ_INT(counts[SAMPLER_DROP_PREFIX_DUP], 1);
+    ASSERT_EQ_INT(counts[SAMPLER_DROP_MINHASH_DUP], 1);
+    ASSERT_EQ_INT(counts[SAMPLER_DROP_LANGUAGE], 1);
+    ASSERT_EQ_INT(counts[SAMPLER_DROP_DECONTAM], 0);
+    ASSERT_EQ_STR(sampler_decision_name(SAMPLER_ACCEPT), "accepted");
+    ASSERT_EQ_STR(sampler_decision_name(SAMPLER_DROP_MINHASH_DUP), "minhash_dup");
+    sampler_pipeline_destroy(p);
+
+    /* bad options are refused with a message */
+    o.jaccard_threshold = 1.5;
+    assert_null(sampler_pipeline_new(&o, err, sizeof(err)));
+    assert_non_null(strstr(err, "jaccard_threshold"));
+    sampler_pipeline_destroy(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stages),
+        cmocka_unit_test(test_dedup_planted),
+        cmocka_unit_test(test_decontam_planted),
+        cmocka_unit_test(test_deterministic),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
