@@ -4,6 +4,8 @@
 #ifndef ARENACTL_H
 #define ARENACTL_H
 
+#include <stddef.h>
+
 #include "arena/config.h"
 
 struct arenactl_cmd {
@@ -23,5 +25,22 @@ int arenactl_export(const struct arena_config *cfg, int argc,
                     char **argv); /* results -> fastchat JSON */
 /* fault injection on arena-devbroker */
 int arenactl_devbroker(const struct arena_config *cfg, int argc, char **argv);
+/* arena.dlq: list dead letters, republish them (arenactl_dlq.c) */
+int arenactl_dlq(const struct arena_config *cfg, int argc, char **argv);
+/* pause/resume a service over its control socket (arenactl_status.c) */
+int arenactl_pause(const struct arena_config *cfg, int argc, char **argv);
+int arenactl_resume(const struct arena_config *cfg, int argc, char **argv);
+
+/* Helpers shared by the subcommands (arenactl_tail.c, arenactl_dlq.c). */
+struct arena_msg;
+struct ProtobufCMessageDescriptor;
+/* Message type carried by an arena topic (arena.prompts -> Prompt ...); NULL for arena.dlq and
+ * unknown topics. */
+const struct ProtobufCMessageDescriptor *arenactl_topic_descriptor(const char *topic);
+/* Standard base64 (RFC 4648, padded); caller frees. */
+char *arenactl_base64(const void *data, size_t len);
+/* A consumed arena.dlq message as a JSON object: its headers, source topic/partition/offset,
+ * service, error, key and value_base64. New reference. */
+struct json_t *arenactl_dlq_to_json(const struct arena_msg *m);
 
 #endif

@@ -17,6 +17,9 @@ static const struct arenactl_cmd cmds[] = {
     {"export", "export arena.battles.results (FastChat battle JSON)", arenactl_export},
     {"devbroker", "fault injection on a running arena-devbroker (down/up/rtt/errors)",
      arenactl_devbroker},
+    {"dlq", "list arena.dlq dead letters; --republish sends them back", arenactl_dlq},
+    {"pause", "pause a service over its control socket", arenactl_pause},
+    {"resume", "resume a paused service", arenactl_resume},
 };
 
 static void usage(FILE *out)
