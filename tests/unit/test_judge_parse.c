@@ -98,6 +98,32 @@ static void test_scores_labelled(void **state)
                   8, 5);
 }
 
+/* The three output styles of the simulated judge (common/src/llm_sim.c). */
+static void test_sim_judge_styles(void **state)
+{
+    (void)state;
+    expect_scores("[[10, 1]]\n(simulated judge) Assistant A's answer is clearly better: it is more "
+                  "complete and more accurate.",
+                  10, 1);
+    expect_scores("Score A: 4/10\nScore B: 7/10\n(simulated judge) Assistant B's answer is "
+                  "clearly better: it is more complete and more accurate.",
+                  4, 7);
+    expect_scores("Assistant A: 6\nAssistant B: 6\n\nExplanation: Both answers are of comparable "
+                  "quality; neither is meaningfully better. (simulated judge)",
+                  6, 6);
+    expect_label(JUDGE_KIND_FIVE_LABEL,
+                 "(simulated judge) Evaluating both answers against the prompt. Assistant A's "
+                 "answer rates 3 out of 10 and Assistant B's answer rates 8 out of 10. Assistant "
+                 "B's answer is clearly better: it is more complete and more accurate.\n\nMy "
+                 "final verdict is: [[B>>A]]",
+                 "B>>A", 3, 9);
+    expect_label(JUDGE_KIND_THREE_LABEL,
+                 "(simulated judge) Comparing the two responses for helpfulness, relevance and "
+                 "accuracy: Assistant A rates 7 and Assistant B rates 5 out of 10. Assistant A's "
+                 "answer is slightly better.\n\n[[A]]",
+                 "A", 7, 4);
+}
+
 static void test_scores_out_of_ten(void **state)
 {
     (void)state;
@@ -206,6 +232,7 @@ int main(void)
         cmocka_unit_test(test_scores_out_of_ten), cmocka_unit_test(test_scores_errors),
         cmocka_unit_test(test_five_label),        cmocka_unit_test(test_three_label),
         cmocka_unit_test(test_bad_args),          cmocka_unit_test(test_pref_and_strong),
+        cmocka_unit_test(test_sim_judge_styles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
