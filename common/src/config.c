@@ -712,6 +712,25 @@ static arena_err_t parse_yaml(struct arena_config *cfg, const char *yaml, size_t
     struct yctx y = {&doc, cfg, errstr, errstr_size};
     rc = load_doc(&y);
     yaml_document_delete(&doc);
+    if (rc == ARENA_ERR_OK) {
+        /* a second document would be silently ignored: refuse it */
+        yaml_document_t next;
+        if (!yaml_parser_load(&parser, &next)) {
+            rc = arena_err_set(
+                errstr, errstr_size, ARENA_ERR_CONFIG, "bad YAML at line %d column %d: %s",
+                (int)parser.problem_mark.line + 1, (int)parser.problem_mark.column + 1,
+                parser.problem ? parser.problem : "syntax error");
+        } else {
+            yaml_node_t *root = yaml_document_get_root_node(&next);
+            if (root) {
+                rc = arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                                   "line %d: a second YAML document; the config must be one "
+                                   "document",
+                                   (int)next.start_mark.line + 1);
+            }
+            yaml_document_delete(&next);
+        }
+    }
     yaml_parser_delete(&parser);
     return rc;
 }
@@ -1079,17 +1098,41 @@ arena_err_t arena_config_validate(const struct arena_config *cfg, char *errstr, 
 
 /* ---- dump ----------------------------------------------------------------------------------- */
 
+/* YAML double-quoted scalar. Characters YAML treats as line breaks (NEL, LS, PS) or does not
+ * allow raw (controls, BOM, non-characters) are escaped, so the dump reloads to the same value. */
 static void dump_str(struct arena_buf *b, const char *s)
 {
+    const unsigned char *p = (const unsigned char *)s;
     arena_buf_puts(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            arena_buf_printf(b, "\\%c", *p);
-        } else if (*p < 0x20 || *p == 0x7f) {
-            arena_buf_printf(b, "\\x%02x", *p);
-        } else {
-            arena_buf_append(b, p, 1);
+    while (*p) {
+        unsigned cp = *p;
+        size_t n = 1;
+        if (cp >= 0xc0 && cp < 0xe0 && (p[1] & 0xc0) == 0x80) {
+            cp = (cp & 0x1fu) << 6 | (p[1] & 0x3fu);
+            n = 2;
+        } else if (cp >= 0xe0 && cp < 0xf0 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80) {
+            cp = (cp & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
+            n = 3;
+        } else if (cp >= 0xf0 && cp < 0xf8 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&
+                   (p[3] & 0xc0) == 0x80) {
+            cp = (cp & 0x07u) << 18 | (p[1] & 0x3fu) << 12 | (p[2] & 0x3fu) << 6 | (p[3] & 0x3fu);
+            n = 4;
+        } else if (cp >= 0x80) {
+            arena_buf_printf(b, "\\x%02x", cp); /* stray byte (env/--set input): best effort */
+            p++;
+            continue;
         }
+        if (cp == '"' || cp == '\\') {
+            arena_buf_printf(b, "\\%c", (char)cp);
+        } else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
+            arena_buf_printf(b, "\\x%02x", cp);
+        } else if (cp == 0x2028 || cp == 0x2029 || cp == 0xfeff || (cp >= 0xd800 && cp < 0xe000) ||
+                   cp == 0xfffe || cp == 0xffff) {
+            arena_buf_printf(b, "\\u%04x", cp);
+        } else {
+            arena_buf_append(b, p, n);
+        }
+        p += n;
     }
     arena_buf_puts(b, "\"");
 }
