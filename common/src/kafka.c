@@ -77,8 +77,10 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *op
                     rd_kafka_err2name(orig), fr);
         return;
     }
-    ARENA_WARN("event=kafka_error client=%s err=%s reason=\"%s\"", rd_kafka_name(rk),
-               rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+    /* connection failures are already logged by the log bridge (facility FAIL) */
+    int lvl = err == RD_KAFKA_RESP_ERR__TRANSPORT ? ARENA_LOG_DEBUG : ARENA_LOG_WARN;
+    ARENA_LOG(lvl, "event=kafka_error client=%s err=%s reason=\"%s\"", rd_kafka_name(rk),
+              rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
 static bool user_has(const struct arena_config *cfg, const char *key)
@@ -532,9 +534,10 @@ struct arena_consumer *arena_consumer_new(const struct arena_config *cfg,
                       "kafka.group.id)");
         return NULL;
     } else {
-        snprintf(gid, sizeof(gid), "arena-%s-%ld",
-                 opts->client_id && *opts->client_id ? opts->client_id : "consumer",
-                 (long)getpid());
+        /* unique per consumer: ASSIGN_ALL readers resume from their own offset provider */
+        snprintf(gid, sizeof(gid), "arena-%s-%ld-%llx",
+                 opts->client_id && *opts->client_id ? opts->client_id : "consumer", (long)getpid(),
+                 (unsigned long long)arena_mono_us());
     }
 
     rd_kafka_conf_t *conf = kafka_conf_new(cfg, opts->client_id, errstr, errstr_size);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "arena/config.h"
+#include "arena/ctl.h"
 #include "arena/kafka.h"
 #include "arena/topics.h"
 #include "arena/util.h"
@@ -25,6 +26,7 @@
 static char *g_dir;
 static pid_t g_broker = -1;
 static char g_bootstrap[1024];
+static char g_control[64];
 
 static int64_t now_ms(void)
 {
@@ -55,12 +57,13 @@ static int start_broker(void **state)
     snprintf(bs, sizeof(bs), "%s/bootstrap", g_dir);
     snprintf(logf, sizeof(logf), "%s/devbroker.log", g_dir);
     snprintf(parts, sizeof(parts), "%d", PARTITIONS);
+    snprintf(g_control, sizeof(g_control), "tcp://127.0.0.1:%d", 20000 + (int)(getpid() % 20000));
     g_broker = fork();
     if (g_broker == 0) {
         FILE *lf = freopen(logf, "w", stderr);
         (void)lf;
         execl(exe, exe, "--partitions", parts, "--bootstrap-file", bs, "--log-level", "warn",
-              (char *)NULL);
+              "--control", g_control, (char *)NULL);
         fprintf(stderr, "exec %s: %s\n", exe, strerror(errno));
         _exit(127);
     }
@@ -526,6 +529,125 @@ static void test_commit_restart_resumes(void **state)
     cfg_free(cfg);
 }
 
+/* send a control command to the devbroker; fails the test unless it answers ok */
+static void broker_cmd(const char *cmd, json_t *args)
+{
+    json_t *reply = NULL;
+    char es[512] = "";
+    arena_err_t e = arena_ctl_request(g_control, cmd, args, 5000, &reply, es, sizeof(es));
+    json_decref(args);
+    if (e != ARENA_ERR_OK) {
+        fail_msg("devbroker %s: %s", cmd, es);
+    }
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        char *txt = json_dumps(reply, 0);
+        fprintf(stderr, "devbroker %s: %s\n", cmd, txt);
+        free(txt);
+        json_decref(reply);
+        fail_msg("devbroker %s refused", cmd);
+    }
+    json_decref(reply);
+}
+
+/* consume partition `part` of topic from the beginning; keys must be k<from>..k<from+n-1> in
+ * order, and nothing else */
+static void expect_partition(struct arena_config *cfg, const char *topic, int32_t part, int from,
+                             int n)
+{
+    const char *const topics[] = {topic, NULL};
+    struct arena_consumer_opts o = {.mode = ARENA_CONSUMER_ASSIGN_ALL, .topics = topics};
+    struct arena_consumer *c = consumer(cfg, &o);
+    int got = 0;
+    int64_t deadline = now_ms() + 30000;
+    while (now_ms() < deadline) {
+        struct arena_msg *m = arena_consumer_poll(c, got >= n ? 1000 : 500);
+        if (!m) {
+            if (got >= n) {
+                break; /* a quiet second after the last expected message: no duplicates */
+            }
+            continue;
+        }
+        if (m->partition == part) {
+            char want[32];
+            snprintf(want, sizeof(want), "k%d", from + got);
+            if (m->key_len != strlen(want) || memcmp(m->key, want, m->key_len) != 0) {
+                fail_msg("partition %d offset %lld: key '%.*s', want %s (duplicate or reorder)",
+                         (int)part, (long long)m->offset, (int)m->key_len, (const char *)m->key,
+                         want);
+            }
+            got++;
+        }
+        arena_msg_destroy(m);
+    }
+    ASSERT_EQ_INT(got, n);
+    arena_consumer_destroy(c);
+}
+
+static void test_produce_survives_injected_errors(void **state)
+{
+    (void)state;
+    const char *topic = ARENA_TOPIC_GENERATED;
+    struct arena_config *cfg = cfg_new();
+    cfg_add(cfg, "retry.backoff.ms", "50");
+    /* the next produce requests fail: retriable broker errors and a dropped connection */
+    broker_cmd("request_errors", json_pack("{s:s, s:[s,s,s], s:i}", "api", "Produce", "errors",
+                                           "NOT_LEADER_FOR_PARTITION", "_TRANSPORT",
+                                           "REQUEST_TIMED_OUT", "count", 5));
+    struct dr_state d = {0};
+    d.seen = calloc(N_MSGS, 1);
+    struct arena_producer *p = producer(cfg);
+    arena_producer_set_dr_cb(p, dr_cb, &d);
+    for (int i = 0; i < 300; i++) {
+        char k[32];
+        int kl = snprintf(k, sizeof(k), "k%d", i);
+        ASSERT_EQ_INT(arena_producer_send(p, topic, 2, k, (size_t)kl, "x", 1, "arena.v1.Test", NULL,
+                                          (void *)(intptr_t)(i + 1)),
+                      ARENA_ERR_OK);
+        if (i % 50 == 0) {
+            arena_producer_poll(p, 20); /* several produce requests, so several hit errors */
+        }
+    }
+    ASSERT_EQ_INT(arena_producer_flush(p, 60000), ARENA_ERR_OK);
+    ASSERT_EQ_INT(d.ok, 300);
+    ASSERT_EQ_INT(d.failed, 0);
+    ASSERT_EQ_INT(d.dup, 0);
+    arena_producer_destroy(p);
+    free(d.seen);
+    /* idempotence: exactly once and in order despite the retries */
+    expect_partition(cfg, topic, 2, 0, 300);
+    cfg_free(cfg);
+}
+
+static void test_produce_waits_out_broker_outage(void **state)
+{
+    (void)state;
+    const char *topic = ARENA_TOPIC_GENERATED;
+    struct arena_config *cfg = cfg_new();
+    cfg_add(cfg, "reconnect.backoff.max.ms", "200");
+    struct arena_producer *p = producer(cfg);
+    /* connect first, so the outage hits an established producer */
+    ASSERT_EQ_INT(arena_producer_send(p, topic, 4, "k0", 2, "x", 1, NULL, NULL, NULL),
+                  ARENA_ERR_OK);
+    ASSERT_EQ_INT(arena_producer_flush(p, 10000), ARENA_ERR_OK);
+
+    broker_cmd("broker_down", json_pack("{s:i}", "broker", 1));
+    for (int i = 1; i < 50; i++) {
+        char k[32];
+        int kl = snprintf(k, sizeof(k), "k%d", i);
+        ASSERT_EQ_INT(arena_producer_send(p, topic, 4, k, (size_t)kl, "x", 1, NULL, NULL, NULL),
+                      ARENA_ERR_OK);
+    }
+    /* nothing can be acknowledged while the broker is down */
+    ASSERT_EQ_INT(arena_producer_flush(p, 1500), ARENA_ERR_TIMEOUT);
+    assert_true(arena_producer_outq_len(p) > 0);
+    broker_cmd("broker_up", json_pack("{s:i}", "broker", 1));
+    ASSERT_EQ_INT(arena_producer_flush(p, 30000), ARENA_ERR_OK);
+    ASSERT_EQ_INT(arena_producer_failed(p), 0);
+    arena_producer_destroy(p);
+    expect_partition(cfg, topic, 4, 0, 50);
+    cfg_free(cfg);
+}
+
 static void test_assign_all_missing_topic_fails(void **state)
 {
     (void)state;
@@ -551,6 +673,8 @@ int main(void)
         cmocka_unit_test(test_produce_consume_assign_all),
         cmocka_unit_test(test_group_offset_provider),
         cmocka_unit_test(test_commit_restart_resumes),
+        cmocka_unit_test(test_produce_survives_injected_errors),
+        cmocka_unit_test(test_produce_waits_out_broker_outage),
         cmocka_unit_test(test_assign_all_missing_topic_fails),
     };
     return cmocka_run_group_tests(tests, start_broker, stop_broker);
