@@ -42,6 +42,8 @@ else
     "$ARENACTL" devbroker rtt 1 25 >/dev/null && ok "rtt" || fail "rtt"
     "$ARENACTL" devbroker errors Produce NOT_LEADER_FOR_PARTITION,_TRANSPORT 4 >/dev/null && ok "errors" || fail "errors"
     "$ARENACTL" devbroker clear Produce >/dev/null && ok "clear" || fail "clear"
+    "$ARENACTL" devbroker topic extra.topic 3 >/dev/null && "$ARENACTL" devbroker status | grep -q '"extra.topic"' \
+        && ok "create_topic" || fail "create_topic"
     out="$("$ARENACTL" devbroker down 7 2>&1)"; rc=$?
     [ $rc -eq 1 ] && grep -q "broker 7 does not exist" <<<"$out" && ok "unknown broker" || fail "down 7: rc=$rc $out"
     out="$("$ARENACTL" devbroker errors Bogus NOT_LEADER_FOR_PARTITION 1 2>&1)"; rc=$?

@@ -27,7 +27,8 @@ struct devbroker {
     int64_t started_ms;
     uint64_t commands;
     int topics_created;
-    bool *down; /* per broker id (1-based) */
+    json_t *topics; /* names created, for status */
+    bool *down;     /* per broker id (1-based) */
     int *rtt_ms;
 };
 
@@ -185,11 +186,7 @@ static json_t *cmd_status(struct devbroker *db)
         json_array_append_new(brokers, json_pack("{s:i, s:b, s:i}", "id", i, "up", !db->down[i],
                                                  "rtt_ms", db->rtt_ms[i]));
     }
-    json_t *topics = json_array();
-    const char *const *names = db->opts.topics ? db->opts.topics : arena_topics_all;
-    for (size_t i = 0; names[i]; i++) {
-        json_array_append_new(topics, json_string(names[i]));
-    }
+    json_t *topics = json_deep_copy(db->topics);
     return json_pack("{s:b, s:s, s:s, s:i, s:i, s:I, s:I, s:o, s:o}", "ok", 1, "service",
                      "devbroker", "bootstrap", db->bootstraps, "partitions", db->opts.partitions,
                      "replication", db->opts.replication, "uptime_ms",
@@ -311,6 +308,7 @@ static json_t *cmd_create_topic(struct devbroker *db, json_t *args)
     if (e) {
         return reply_err("create topic %s: %s", topic, rd_kafka_err2str(e));
     }
+    json_array_append_new(db->topics, json_string(topic));
     ARENA_INFO("event=topic_created topic=%s partitions=%d", topic, parts);
     return json_pack("{s:b, s:s, s:i}", "ok", 1, "topic", topic, "partitions", parts);
 }
@@ -374,6 +372,7 @@ struct devbroker *devbroker_new(const struct devbroker_opts *o, char *errstr, si
     db->started_ms = arena_mono_ms();
     db->down = arena_xcalloc((size_t)o->brokers + 1, sizeof(bool));
     db->rtt_ms = arena_xcalloc((size_t)o->brokers + 1, sizeof(int));
+    db->topics = json_array();
 
     char es[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -411,6 +410,7 @@ struct devbroker *devbroker_new(const struct devbroker_opts *o, char *errstr, si
             return NULL;
         }
         db->topics_created++;
+        json_array_append_new(db->topics, json_string(names[i]));
     }
 
     if (o->control && *o->control) {
@@ -490,6 +490,7 @@ void devbroker_destroy(struct devbroker *db)
     if (db->rk) {
         rd_kafka_destroy(db->rk);
     }
+    json_decref(db->topics);
     free(db->bootstraps);
     free(db->down);
     free(db->rtt_ms);
