@@ -423,6 +423,84 @@ static void test_to_json(void **state)
     free(js);
 }
 
+/* Real data: every Arena-Hard v0.1 prompt (code, maths, non-ASCII text) survives
+ * encode -> decode -> validate -> to_json unchanged. */
+static void test_real_arena_hard(void **state)
+{
+    (void)state;
+    char *path = tu_shared_path("data/arena_hard_v0.1/question.jsonl");
+    if (!path) {
+        fprintf(stderr, "SKIP test_real_arena_hard: shared data folder absent "
+                        "(data/arena_hard_v0.1/question.jsonl)\n");
+        skip();
+    }
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0;
+    int n = 0, non_ascii = 0;
+    size_t bytes = 0;
+    uint64_t us = 0;
+    char err[256];
+    while (getline(&line, &cap, f) > 0) {
+        json_error_t jerr;
+        json_t *q = json_loads(line, 0, &jerr);
+        assert_non_null(q);
+        const char *text = json_string_value(json_object_get(q, "prompt"));
+        const char *uid = json_string_value(json_object_get(q, "uid"));
+        assert_non_null(text);
+        for (const char *c = text; *c; c++) {
+            if ((unsigned char)*c >= 0x80) {
+                non_ascii++;
+                break;
+            }
+        }
+        char pid[65];
+        arena_sha256_hex(text, strlen(text), pid);
+        pid[32] = '\0';
+        Arena__V1__ChatMessage cm = {PROTOBUF_C_MESSAGE_INIT(&arena__v1__chat_message__descriptor),
+                                     "user", (char *)text};
+        Arena__V1__ChatMessage *cv[] = {&cm};
+        Arena__V1__Prompt p;
+        arena__v1__prompt__init(&p);
+        p.prompt_id = pid;
+        p.n_messages = 1;
+        p.messages = cv;
+        p.uid = (char *)uid;
+        uint64_t t0 = arena_mono_us();
+        size_t len;
+        void *buf = arena_codec_encode(&p.base, &len);
+        ProtobufCMessage *out = NULL;
+        arena_err_t rc = arena_codec_decode(&arena__v1__prompt__descriptor, buf, len,
+                                            "arena.v1.Prompt", &out, err, sizeof(err));
+        us += arena_mono_us() - t0;
+        if (rc != ARENA_ERR_OK) {
+            fail_msg("prompt %s rejected: %s", uid, err);
+        }
+        ASSERT_EQ_STR(((Arena__V1__Prompt *)out)->messages[0]->content, text);
+        char *js = arena_codec_to_json(out);
+        json_t *back = json_loads(js, 0, &jerr);
+        assert_non_null(back);
+        json_t *msgs = json_object_get(back, "messages");
+        ASSERT_EQ_STR(json_string_value(json_object_get(json_array_get(msgs, 0), "content")), text);
+        json_decref(back);
+        free(js);
+        bytes += len;
+        arena_codec_free(out);
+        free(buf);
+        json_decref(q);
+        n++;
+    }
+    free(line);
+    fclose(f);
+    free(path);
+    ASSERT_EQ_INT(n, 500);
+    assert_true(non_ascii > 0);
+    printf("arena-hard: %d prompts (%d with non-ASCII), %zu bytes, encode+decode+validate "
+           "%.1f us/prompt\n",
+           n, non_ascii, bytes, (double)us / n);
+}
+
 static void test_chat_helpers(void **state)
 {
     (void)state;
@@ -446,7 +524,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_all), cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_validation),    cmocka_unit_test(test_to_json),
-        cmocka_unit_test(test_chat_helpers),
+        cmocka_unit_test(test_chat_helpers),  cmocka_unit_test(test_real_arena_hard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
