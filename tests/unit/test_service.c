@@ -238,6 +238,12 @@ static void test_stop_and_grace(void **state)
 static void test_dlq(void **state)
 {
     (void)state;
+#ifdef __SANITIZE_THREAD__
+    /* librdkafka starts its threads with C11 thrd_create, which this TSan runtime does not
+     * intercept: its allocator then crashes inside rdkafka threads. */
+    fprintf(stderr, "test_dlq skipped under ThreadSanitizer (librdkafka threads unsupported)\n");
+    skip();
+#endif
     char es[512];
     /* a real Kafka protocol endpoint: librdkafka's mock cluster, owned by a dummy handle */
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
