@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* nftw, FTW_DEPTH: not in the default feature set */
 #include "testutil.h"
 
 #include <errno.h>

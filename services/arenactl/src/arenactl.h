@@ -31,6 +31,9 @@ int arenactl_dlq(const struct arena_config *cfg, int argc, char **argv);
 int arenactl_pause(const struct arena_config *cfg, int argc, char **argv);
 int arenactl_resume(const struct arena_config *cfg, int argc, char **argv);
 
+/* wait until the rater counted N battles and the curator caught up (arenactl_wait.c) */
+int arenactl_wait(const struct arena_config *cfg, int argc, char **argv);
+
 /* Helpers shared by the subcommands (arenactl_tail.c, arenactl_dlq.c). */
 struct arena_msg;
 struct ProtobufCMessageDescriptor;

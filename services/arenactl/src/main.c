@@ -20,6 +20,7 @@ static const struct arenactl_cmd cmds[] = {
     {"dlq", "list arena.dlq dead letters; --republish sends them back", arenactl_dlq},
     {"pause", "pause a service over its control socket", arenactl_pause},
     {"resume", "resume a paused service", arenactl_resume},
+    {"wait", "wait until N battles are rated and the curator caught up", arenactl_wait},
 };
 
 static void usage(FILE *out)

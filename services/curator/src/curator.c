@@ -263,6 +263,8 @@ static void complete_prompt(struct curator *c, struct arena_batch *b, struct pen
     struct curator_examples ex;
     curator_examples_init(&ex);
     curator_select((const Arena__V1__BattleResult *const *)p->battles, p->n, &c->pol, &ex);
+    ARENA_DEBUG("event=prompt_complete prompt_id=%.32s partition=%d battles=%zu examples=%zu",
+                p->key + 4, (int)p->partition, p->n, ex.n);
     stage_examples(c, b, p->partition, &ex);
     curator_examples_fini(&ex);
     for (size_t i = 0; i < p->n; i++) {
@@ -336,7 +338,22 @@ static void cut_shard(struct curator *c, struct row_group *g)
     char shard_id[128], errstr[512];
     snprintf(shard_id, sizeof(shard_id), "%s-r%u-p%d-%06llu", kind_name(g->kind), g->round,
              (int)g->partition, (unsigned long long)g->next_shard);
+    /* the manifest (written beside the shard by curator_shard_write): provenance and the policy
+     * in force; it owns every string and array handed to it (curator_manifest_fini) */
     Arena__V1__ShardManifest man = ARENA__V1__SHARD_MANIFEST__INIT;
+    man.round = g->round;
+    man.kind = (Arena__V1__ShardKind)g->kind;
+    man.partition = (uint32_t)g->partition;
+    man.seq = (uint32_t)g->next_shard;
+    man.target_model = arena_xstrdup(c->pol.target ? c->pol.target : "");
+    man.min_gap = g->kind == CURATOR_EXAMPLE_SFT   ? c->pol.sft_min_gap
+                  : g->kind == CURATOR_EXAMPLE_DPO ? c->pol.dpo_min_gap
+                                                   : 0.0;
+    man.n_prompt_ids = n;
+    man.prompt_ids = pids;
+    man.n_battle_ids = n_bids;
+    man.battle_ids = bids;
+    man.created_at_ms = arena_now_ms();
     arena_err_t err =
         curator_shard_write(c->shard_dir, shard_id, (const char *const *)rows, n,
                             c->svc->cfg->curator.compression, &man, errstr, sizeof(errstr));
@@ -351,20 +368,6 @@ static void cut_shard(struct curator *c, struct row_group *g)
         } else {
             g->next_shard = next_shard;
             g->rows -= n;
-            /* the manifest: provenance and the policy in force */
-            man.round = g->round;
-            man.kind = (Arena__V1__ShardKind)g->kind;
-            man.partition = (uint32_t)g->partition;
-            man.seq = (uint32_t)(next_shard - 1);
-            man.target_model = (char *)(c->pol.target ? c->pol.target : "");
-            man.min_gap = g->kind == CURATOR_EXAMPLE_SFT   ? c->pol.sft_min_gap
-                          : g->kind == CURATOR_EXAMPLE_DPO ? c->pol.dpo_min_gap
-                                                           : 0.0;
-            man.n_prompt_ids = n;
-            man.prompt_ids = pids;
-            man.n_battle_ids = n_bids;
-            man.battle_ids = bids;
-            man.created_at_ms = arena_now_ms();
             size_t len;
             void *buf = arena_codec_encode(&man.base, &len);
             arena_producer_send(c->producer, ARENA_TOPIC_SHARDS, -1, man.shard_id,
@@ -374,11 +377,6 @@ static void cut_shard(struct curator *c, struct row_group *g)
             c->shards++;
             arena_metric_inc(c->m_shards[g->kind]);
             ARENA_INFO("event=shard_written shard_id=%s rows=%zu path=%s", shard_id, n, man.path);
-            man.target_model = NULL;
-            man.n_prompt_ids = 0;
-            man.prompt_ids = NULL;
-            man.n_battle_ids = 0;
-            man.battle_ids = NULL;
         }
     } else {
         arena_service_error(c->svc, "shard %s not written: %s", shard_id, errstr);
@@ -386,14 +384,8 @@ static void cut_shard(struct curator *c, struct row_group *g)
     curator_manifest_fini(&man);
     for (size_t i = 0; i < n; i++) {
         free(rows[i]);
-        free(pids[i]);
-    }
-    for (size_t i = 0; i < n_bids; i++) {
-        free(bids[i]);
     }
     free(rows);
-    free(pids);
-    free(bids);
     arena_batch_destroy(b);
 }
 
