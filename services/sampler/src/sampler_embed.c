@@ -17,6 +17,7 @@ struct sampler_embedder {
     uint32_t dim;
     /* tfidf */
     int bits, nmin, nmax;
+    double max_df;
     uint32_t *df;
     uint64_t ndocs;
     float *idf;
@@ -126,6 +127,7 @@ struct sampler_embedder *sampler_embed_tfidf_new(const struct sampler_tfidf_opts
     e->bits = bits;
     e->nmin = nmin;
     e->nmax = nmax;
+    e->max_df = o && o->max_df > 0.0 && o->max_df < 1.0 ? o->max_df : 1.0;
     e->dim = 1u << bits;
     e->df = arena_xcalloc(e->dim, sizeof(uint32_t));
     e->idf = arena_xmalloc(e->dim * sizeof(float));
@@ -220,10 +222,15 @@ static void tfidf_refresh(struct sampler_embedder *e)
     if (!e->idf_dirty) {
         return;
     }
+    double max_docs = e->max_df * (double)e->ndocs;
     for (uint32_t d = 0; d < e->dim; d++) {
-        e->idf[d] = e->ndocs == 0
-                        ? 1.0f
-                        : (float)(log((1.0 + (double)e->ndocs) / (1.0 + (double)e->df[d])) + 1.0);
+        if (e->ndocs == 0) {
+            e->idf[d] = 1.0f;
+        } else if (e->max_df < 1.0 && (double)e->df[d] > max_docs) {
+            e->idf[d] = 0.0f; /* stop-gram */
+        } else {
+            e->idf[d] = (float)(log((1.0 + (double)e->ndocs) / (1.0 + (double)e->df[d])) + 1.0);
+        }
     }
     e->idf_dirty = 0;
 }
@@ -246,12 +253,16 @@ static void tfidf_embed(struct sampler_embedder *e, const char *text, bool sorte
     out->nnz = (uint32_t)nt;
     out->idx = arena_xmalloc((nt ? nt : 1) * sizeof(uint32_t));
     out->val = arena_xmalloc((nt ? nt : 1) * sizeof(float));
+    size_t o = 0;
     for (size_t i = 0; i < nt; i++) {
         uint32_t d = e->touched[i];
-        out->idx[i] = d;
-        out->val[i] = (1.0f + logf(e->counts[d])) * e->idf[d];
+        if (e->idf[d] > 0.0f) {
+            out->idx[o] = d;
+            out->val[o++] = (1.0f + logf(e->counts[d])) * e->idf[d];
+        }
         e->counts[d] = 0.0f;
     }
+    out->nnz = (uint32_t)o;
     sampler_vec_normalise(out);
 }
 

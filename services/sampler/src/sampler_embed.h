@@ -2,7 +2,8 @@
  *  - "tfidf": built-in hashed character n-gram TF-IDF (n = ngram_min..ngram_max over the
  *    lower-cased, whitespace-collapsed text, hashed into 2^dim_bits dims, sublinear tf
  *    1 + ln(tf), idf = ln((1 + N) / (1 + df)) + 1 from the documents observed/fitted (idf = 1
- *    before any), L2-normalised). Sparse vectors. No server.
+ *    before any), n-grams with df > max_df * N dropped, L2-normalised). Sparse vectors. No
+ *    server.
  *  - "openai": POST {base_url}/embeddings {"model","input":[...]} (OpenAI-compatible), batched,
  *    Bearer key from the environment variable api_key_env (may be empty). Dense vectors,
  *    L2-normalised on arrival.
@@ -36,6 +37,8 @@ struct sampler_tfidf_opts {
     int dim_bits;  /* 12..20; default 16 */
     int ngram_min; /* default 3 */
     int ngram_max; /* default 5 */
+    double max_df; /* n-grams in more than this share of the observed documents are ignored
+                      (stop-grams, as sklearn's max_df); 0 = 1.0 = keep all */
 };
 
 struct sampler_embedder *sampler_embed_tfidf_new(const struct sampler_tfidf_opts *o, char *errstr,

@@ -88,6 +88,11 @@ char *sampler_minhash_canon(const char *text, size_t len, size_t *out_len)
     return out;
 }
 
+/* The hot loop of the pipeline: cloned for AVX-512/AVX2 (vectorised 64-bit multiplies) and
+ * dispatched at load time (GCC ifunc); the baseline build stays plain x86-64. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#endif
 static void sig_update(const struct sampler_minhasher *mh, uint64_t x, uint32_t *sig)
 {
     const uint64_t *a = mh->a;

@@ -1,6 +1,7 @@
 /* sampler_pipeline.c - streaming data pipeline (see sampler_pipeline.h for the rules). */
 #include "sampler_pipeline.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,10 +40,17 @@ struct sampler_pipeline {
     uint32_t *post_off; /* dim + 1 */
     uint32_t *post_eval;
     float *post_w;
+    /* dims held by many eval items ("common") are not traversed through postings: their
+     * contribution is bounded by Cauchy-Schwarz and computed exactly only when the bound could
+     * reach the threshold */
+    int32_t *common_idx; /* dim -> row of common_w, -1 = rare */
+    float *common_w;     /* n_common * n_eval */
+    float *common_norm;  /* n_eval: norm of each eval vector restricted to common dims */
+    uint32_t *cc_idx;    /* scratch: candidate's common rows */
+    float *cc_val;
     float *topk; /* n_eval * k, descending */
     int *topk_n;
     float *acc; /* n_eval scratch */
-    uint32_t *acc_touched;
     uint64_t embed_errors;
     uint64_t counts[SAMPLER_DECISION__COUNT];
 };
@@ -70,7 +78,7 @@ void sampler_pipeline_opts_default(struct sampler_pipeline_opts *o)
     o->jaccard_threshold = 0.6;
     o->decontam = true;
     o->decontam_top_k = 5;
-    o->decontam_threshold = 0.5;
+    o->decontam_threshold = 0.4;
     o->seed = 0;
 }
 
@@ -121,7 +129,9 @@ struct sampler_pipeline *sampler_pipeline_new(const struct sampler_pipeline_opts
     if (o->embedder != NULL) {
         p->emb = o->embedder;
     } else if (o->decontam) {
-        p->emb = sampler_embed_tfidf_new(NULL, errstr, n);
+        struct sampler_tfidf_opts to = {
+            .dim_bits = 16, .ngram_min = 3, .ngram_max = 5, .max_df = 0.1};
+        p->emb = sampler_embed_tfidf_new(&to, errstr, n);
         p->own_emb = true;
         if (p->emb == NULL) {
             goto fail;
@@ -173,9 +183,15 @@ static void index_free(struct sampler_pipeline *p)
     free(p->post_off);
     free(p->post_eval);
     free(p->post_w);
+    free(p->common_idx);
+    free(p->common_w);
+    free(p->common_norm);
     p->post_off = NULL;
     p->post_eval = NULL;
     p->post_w = NULL;
+    p->common_idx = NULL;
+    p->common_w = NULL;
+    p->common_norm = NULL;
 }
 
 /* (Re)build the inverted index of the eval embeddings; keeps the top-k lists of items already
@@ -211,16 +227,48 @@ static bool index_build(struct sampler_pipeline *p)
     for (uint32_t d = 0; d < dim; d++) {
         p->post_off[d + 1] += p->post_off[d];
     }
+    uint32_t cutoff = (uint32_t)(p->n_eval / 8 > 64 ? p->n_eval / 8 : 64);
+    p->common_idx = arena_xmalloc(((size_t)dim + 1) * sizeof(int32_t));
+    size_t n_common = 0;
+    for (uint32_t d = 0; d < dim; d++) {
+        bool common = p->post_off[d + 1] - p->post_off[d] > cutoff;
+        p->common_idx[d] = common ? (int32_t)n_common++ : -1;
+    }
+    p->common_w = arena_xcalloc((n_common ? n_common : 1) * p->n_eval, sizeof(float));
+    p->common_norm = arena_xcalloc(p->n_eval, sizeof(float));
+    /* rare dims keep postings; rebuild offsets for them only */
+    memset(p->post_off, 0, ((size_t)dim + 1) * sizeof(uint32_t));
+    total = 0;
+    for (size_t i = 0; i < p->n_eval; i++) {
+        for (uint32_t j = 0; j < v[i].nnz; j++) {
+            uint32_t d = v[i].idx ? v[i].idx[j] : j;
+            if (p->common_idx[d] < 0) {
+                p->post_off[d + 1]++;
+                total++;
+            }
+        }
+    }
+    for (uint32_t d = 0; d < dim; d++) {
+        p->post_off[d + 1] += p->post_off[d];
+    }
     p->post_eval = arena_xmalloc((total ? total : 1) * sizeof(uint32_t));
     p->post_w = arena_xmalloc((total ? total : 1) * sizeof(float));
     uint32_t *fill = arena_xmalloc(((size_t)dim + 1) * sizeof(uint32_t));
     memcpy(fill, p->post_off, ((size_t)dim + 1) * sizeof(uint32_t));
     for (size_t i = 0; i < p->n_eval; i++) {
+        double cn = 0.0;
         for (uint32_t j = 0; j < v[i].nnz; j++) {
             uint32_t d = v[i].idx ? v[i].idx[j] : j;
-            p->post_eval[fill[d]] = (uint32_t)i;
-            p->post_w[fill[d]++] = v[i].val[j];
+            float w = v[i].val[j];
+            if (p->common_idx[d] >= 0) {
+                p->common_w[(size_t)p->common_idx[d] * p->n_eval + i] = w;
+                cn += (double)w * w;
+            } else {
+                p->post_eval[fill[d]] = (uint32_t)i;
+                p->post_w[fill[d]++] = w;
+            }
         }
+        p->common_norm[i] = (float)sqrt(cn);
         sampler_vec_fini(&v[i]);
     }
     free(fill);
@@ -232,9 +280,7 @@ static bool index_build(struct sampler_pipeline *p)
         p->topk_n[i] = 0;
     }
     free(p->acc);
-    free(p->acc_touched);
     p->acc = arena_xcalloc(p->n_eval, sizeof(float));
-    p->acc_touched = arena_xmalloc(p->n_eval * sizeof(uint32_t));
     p->n_indexed = p->n_eval;
     return true;
 }
@@ -255,33 +301,41 @@ static int64_t embed_decontam(struct sampler_pipeline *p, const char *text)
         ARENA_WARN("event=decontam_embed_failed error=\"%s\"", err);
         return -1;
     }
-    size_t nt = 0;
+    p->cc_idx = arena_xrealloc(p->cc_idx, (v.nnz ? v.nnz : 1) * sizeof(uint32_t));
+    p->cc_val = arena_xrealloc(p->cc_val, (v.nnz ? v.nnz : 1) * sizeof(float));
+    size_t ncc = 0;
+    double cnorm2 = 0.0;
     for (uint32_t j = 0; j < v.nnz; j++) {
         uint32_t d = v.idx ? v.idx[j] : j;
         if (d >= p->dim) {
             continue;
         }
         float x = v.val[j];
+        if (p->common_idx[d] >= 0) {
+            p->cc_idx[ncc] = (uint32_t)p->common_idx[d];
+            p->cc_val[ncc++] = x;
+            cnorm2 += (double)x * x;
+            continue;
+        }
         for (uint32_t q = p->post_off[d]; q < p->post_off[d + 1]; q++) {
-            uint32_t e = p->post_eval[q];
-            if (p->acc[e] == 0.0f) {
-                p->acc_touched[nt++] = e;
-            }
-            p->acc[e] += x * p->post_w[q];
-            if (p->acc[e] == 0.0f) {
-                p->acc[e] = 1e-30f; /* keep it marked as touched */
-            }
+            p->acc[p->post_eval[q]] += x * p->post_w[q];
         }
     }
     sampler_vec_fini(&v);
+    float cnorm = (float)sqrt(cnorm2);
     int64_t best = -1;
     float best_sim = 0.0f;
     int k = p->o.decontam_top_k;
     float thr = (float)p->o.decontam_threshold;
-    for (size_t t = 0; t < nt; t++) {
-        uint32_t e = p->acc_touched[t];
+    for (uint32_t e = 0; e < (uint32_t)p->n_eval; e++) {
         float s = p->acc[e];
         p->acc[e] = 0.0f;
+        if (s + cnorm * p->common_norm[e] + 1e-6f < thr) {
+            continue; /* even a perfect overlap on the common dims stays below */
+        }
+        for (size_t c = 0; c < ncc; c++) {
+            s += p->cc_val[c] * p->common_w[(size_t)p->cc_idx[c] * p->n_eval + e];
+        }
         if (s < thr) {
             continue;
         }
@@ -457,6 +511,7 @@ void sampler_pipeline_destroy(struct sampler_pipeline *p)
     free(p->topk);
     free(p->topk_n);
     free(p->acc);
-    free(p->acc_touched);
+    free(p->cc_idx);
+    free(p->cc_val);
     free(p);
 }

@@ -15,7 +15,8 @@
  *   So exact and near-exact copies (cos ~ 1) are always dropped, and e's k nearest neighbours
  *   above the threshold are dropped, as in the paper's "top-5 matches of any benchmark item".
  *   Embeddings: opts.embedder (borrowed) or the built-in TF-IDF, whose idf is fitted on the eval
- *   texts (refitted lazily when eval items were added since the last offer).
+ *   texts (refitted lazily when eval items were added since the last offer), ignoring n-grams
+ *   found in more than 10% of the eval items (stop-grams).
  * Register eval items before offering training candidates: accepted items are never revisited.
  * Not thread-safe. */
 #ifndef SAMPLER_PIPELINE_H
@@ -38,11 +39,12 @@ struct sampler_pipeline_opts {
     double jaccard_threshold; /* 0.6 (Arena-Hard: precision 1.0, near-dup recall 1.0) */
     bool decontam;
     int decontam_top_k;        /* 5 */
-    double decontam_threshold; /* cosine, 0.5 with the TF-IDF embedding */
+    double decontam_threshold; /* cosine, 0.4 with the TF-IDF embedding */
     uint64_t seed;
     int (*language_hook)(void *ctx, const char *text); /* 1 keep, 0 drop; NULL = keep */
     void *language_ctx;
-    struct sampler_embedder *embedder; /* NULL = built-in TF-IDF (2^16 dims, 3-5 grams) */
+    struct sampler_embedder
+        *embedder; /* NULL = built-in TF-IDF (2^16 dims, 3-5 grams, max_df 0.1) */
 };
 
 /* Defaults above. */
