@@ -4,7 +4,10 @@
 #include "arena/llm.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +53,8 @@ struct arena_llm_pool {
     size_t pending;
     CURLM *curlm;
     bool curl_inited;
+    int epfd;            /* curl's sockets (socket_action API: O(1) per event) */
+    int64_t curl_due_us; /* curl's timer, -1 = none */
 };
 
 static const struct arena__llm_backend_ops *llm_backend_ops(const char *name)
@@ -203,6 +208,40 @@ void arena__llm_count_retry(struct arena__llm_call *call, const char *reason)
                        reason);
 }
 
+static int curl_sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    struct arena_llm_pool *pool = userp;
+    if (what == CURL_POLL_REMOVE) {
+        if (socketp) {
+            epoll_ctl(pool->epfd, EPOLL_CTL_DEL, s, NULL);
+            curl_multi_assign(pool->curlm, s, NULL);
+        }
+        return 0;
+    }
+    struct epoll_event ev = {0};
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+    ev.data.fd = s;
+    int op = socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(pool->epfd, op, s, &ev) != 0) {
+        op = errno == EEXIST ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+        if (epoll_ctl(pool->epfd, op, s, &ev) != 0) {
+            ARENA_ERROR("event=epoll_ctl_failed fd=%d err=\"%s\"", (int)s, strerror(errno));
+        }
+    }
+    curl_multi_assign(pool->curlm, s, (void *)1);
+    return 0;
+}
+
+static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    struct arena_llm_pool *pool = userp;
+    pool->curl_due_us =
+        timeout_ms < 0 ? -1 : (int64_t)(arena_mono_us() + (uint64_t)timeout_ms * 1000);
+    return 0;
+}
+
 void *arena__llm_curlm(struct arena_llm_pool *pool)
 {
     if (!pool->curlm) {
@@ -211,12 +250,39 @@ void *arena__llm_curlm(struct arena_llm_pool *pool)
             pool->curl_inited = true;
         }
         pool->curlm = curl_multi_init();
-        if (!pool->curlm) {
+        pool->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (!pool->curlm || pool->epfd < 0) {
             ARENA_ERROR("event=curl_multi_init_failed");
             abort();
         }
+        pool->curl_due_us = -1;
+        curl_multi_setopt(pool->curlm, CURLMOPT_SOCKETFUNCTION, curl_sock_cb);
+        curl_multi_setopt(pool->curlm, CURLMOPT_SOCKETDATA, pool);
+        curl_multi_setopt(pool->curlm, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+        curl_multi_setopt(pool->curlm, CURLMOPT_TIMERDATA, pool);
     }
     return pool->curlm;
+}
+
+/* Run curl's timer when due; then (wait_ms >= 0) wait for socket events up to wait_ms. */
+static void curl_drive(struct arena_llm_pool *p, int wait_ms)
+{
+    int running = 0;
+    if (p->curl_due_us >= 0 && (uint64_t)p->curl_due_us <= arena_mono_us()) {
+        p->curl_due_us = -1;
+        curl_multi_socket_action(p->curlm, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    if (wait_ms < 0) {
+        return;
+    }
+    struct epoll_event ev[256];
+    int n = epoll_wait(p->epfd, ev, 256, wait_ms);
+    for (int i = 0; i < n; i++) {
+        int flags = (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                    (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                    (ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+        curl_multi_socket_action(p->curlm, ev[i].data.fd, flags, &running);
+    }
 }
 
 const char *arena__llm_model_name(const struct arena__llm_model *m)
@@ -381,6 +447,7 @@ void arena_llm_pool_destroy(struct arena_llm_pool *p)
     free(p->timers);
     if (p->curlm) {
         curl_multi_cleanup(p->curlm);
+        close(p->epfd);
     }
     free(p->models);
     free(p);
@@ -511,6 +578,9 @@ int arena_llm_poll(struct arena_llm_pool *p, int timeout_ms)
     uint64_t deadline = arena_mono_us() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000;
     for (;;) {
         timers_run(p);
+        if (p->curlm) {
+            curl_drive(p, -1);
+        }
         drive_backends(p);
         if (p->rhead) {
             return run_ready(p);
@@ -524,10 +594,13 @@ int arena_llm_poll(struct arena_llm_pool *p, int timeout_ms)
             uint64_t due = p->timers[0].due_us;
             wait_us = due > now ? (due - now < wait_us ? due - now : wait_us) : 0;
         }
+        if (p->curl_due_us >= 0) {
+            uint64_t due = (uint64_t)p->curl_due_us;
+            wait_us = due > now ? (due - now < wait_us ? due - now : wait_us) : 0;
+        }
         int wait_ms = (int)((wait_us + 999) / 1000);
         if (p->curlm) {
-            int numfds = 0;
-            curl_multi_poll(p->curlm, NULL, 0, wait_ms, &numfds);
+            curl_drive(p, wait_ms);
         } else if (wait_ms > 0) {
             poll(NULL, 0, wait_ms);
         }

@@ -505,9 +505,7 @@ static void oa_done(struct oa_req *r, CURLcode rc)
 
 static void oa_poll(void *bep)
 {
-    struct oa_backend *be = bep;
-    int running = 0;
-    curl_multi_perform(be->multi, &running);
+    struct oa_backend *be = bep; /* socket I/O is driven by the pool (llm.c curl_drive) */
     CURLMsg *msg;
     int left = 0;
     while ((msg = curl_multi_info_read(be->multi, &left)) != NULL) {
