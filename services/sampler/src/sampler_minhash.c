@@ -88,12 +88,8 @@ char *sampler_minhash_canon(const char *text, size_t len, size_t *out_len)
     return out;
 }
 
-/* The hot loop of the pipeline: cloned for AVX-512/AVX2 (vectorised 64-bit multiplies) and
- * dispatched at load time (GCC ifunc); the baseline build stays plain x86-64. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#endif
-static void sig_update(const struct sampler_minhasher *mh, uint64_t x, uint32_t *sig)
+static inline __attribute__((always_inline)) void sig_update(const struct sampler_minhasher *mh,
+                                                             uint64_t x, uint32_t *sig)
 {
     const uint64_t *a = mh->a;
     const uint64_t *b = mh->b;
@@ -101,6 +97,29 @@ static void sig_update(const struct sampler_minhasher *mh, uint64_t x, uint32_t 
         uint32_t v = (uint32_t)((a[i] * x + b[i]) >> 32);
         sig[i] = v < sig[i] ? v : sig[i];
     }
+}
+
+/* The hot loop of the pipeline (character shingles): cloned for AVX-512/AVX2 (vectorised 64-bit
+ * multiplies) and dispatched at load time (GCC ifunc); the baseline build stays x86-64. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#endif
+static size_t
+char_shingles(const struct sampler_minhasher *mh, const char *c, size_t clen, uint32_t *sig)
+{
+    size_t k = (size_t)mh->shingle;
+    size_t count = 0;
+    uint64_t prev = 0;
+    for (size_t i = 0; i + k <= clen; i++) {
+        uint64_t h = arena_hash64(c + i, k, mh->seed);
+        if (h == prev && i > 0) {
+            continue; /* runs of one character */
+        }
+        prev = h;
+        sig_update(mh, h, sig);
+        count++;
+    }
+    return count;
 }
 
 size_t sampler_minhash_sig(const struct sampler_minhasher *mh, const char *text, size_t len,
@@ -122,16 +141,7 @@ size_t sampler_minhash_sig(const struct sampler_minhasher *mh, const char *text,
             sig_update(mh, arena_hash64(c, clen, mh->seed), sig);
             count = 1;
         } else {
-            uint64_t prev = 0;
-            for (size_t i = 0; i + k <= clen; i++) {
-                uint64_t h = arena_hash64(c + i, k, mh->seed);
-                if (h == prev && i > 0) {
-                    continue; /* runs of one character */
-                }
-                prev = h;
-                sig_update(mh, h, sig);
-                count++;
-            }
+            count = char_shingles(mh, c, clen, sig);
         }
     } else {
         /* word starts */

@@ -50,7 +50,9 @@ struct sampler_pipeline {
     float *cc_val;
     float *topk; /* n_eval * k, descending */
     int *topk_n;
-    float *acc; /* n_eval scratch */
+    float *acc;        /* n_eval scratch */
+    uint32_t *touched; /* evals reached through postings (when there are no common dims) */
+    size_t n_common;
     uint64_t embed_errors;
     uint64_t counts[SAMPLER_DECISION__COUNT];
 };
@@ -234,6 +236,7 @@ static bool index_build(struct sampler_pipeline *p)
         bool common = p->post_off[d + 1] - p->post_off[d] > cutoff;
         p->common_idx[d] = common ? (int32_t)n_common++ : -1;
     }
+    p->n_common = n_common;
     p->common_w = arena_xcalloc((n_common ? n_common : 1) * p->n_eval, sizeof(float));
     p->common_norm = arena_xcalloc(p->n_eval, sizeof(float));
     /* rare dims keep postings; rebuild offsets for them only */
@@ -280,7 +283,9 @@ static bool index_build(struct sampler_pipeline *p)
         p->topk_n[i] = 0;
     }
     free(p->acc);
+    free(p->touched);
     p->acc = arena_xcalloc(p->n_eval, sizeof(float));
+    p->touched = arena_xmalloc(p->n_eval * sizeof(uint32_t));
     p->n_indexed = p->n_eval;
     return true;
 }
@@ -303,7 +308,7 @@ static int64_t embed_decontam(struct sampler_pipeline *p, const char *text)
     }
     p->cc_idx = arena_xrealloc(p->cc_idx, (v.nnz ? v.nnz : 1) * sizeof(uint32_t));
     p->cc_val = arena_xrealloc(p->cc_val, (v.nnz ? v.nnz : 1) * sizeof(float));
-    size_t ncc = 0;
+    size_t ncc = 0, nt = 0;
     double cnorm2 = 0.0;
     for (uint32_t j = 0; j < v.nnz; j++) {
         uint32_t d = v.idx ? v.idx[j] : j;
@@ -318,7 +323,14 @@ static int64_t embed_decontam(struct sampler_pipeline *p, const char *text)
             continue;
         }
         for (uint32_t q = p->post_off[d]; q < p->post_off[d + 1]; q++) {
-            p->acc[p->post_eval[q]] += x * p->post_w[q];
+            uint32_t e = p->post_eval[q];
+            if (p->acc[e] == 0.0f) {
+                p->touched[nt++] = e;
+            }
+            p->acc[e] += x * p->post_w[q];
+            if (p->acc[e] == 0.0f) {
+                p->acc[e] = 1e-30f; /* stays marked as touched */
+            }
         }
     }
     sampler_vec_fini(&v);
@@ -327,7 +339,11 @@ static int64_t embed_decontam(struct sampler_pipeline *p, const char *text)
     float best_sim = 0.0f;
     int k = p->o.decontam_top_k;
     float thr = (float)p->o.decontam_threshold;
-    for (uint32_t e = 0; e < (uint32_t)p->n_eval; e++) {
+    /* without common dims only the evals reached through postings can score > 0 */
+    bool all = p->n_common > 0;
+    size_t n_iter = all ? p->n_eval : nt;
+    for (size_t t = 0; t < n_iter; t++) {
+        uint32_t e = all ? (uint32_t)t : p->touched[t];
         float s = p->acc[e];
         p->acc[e] = 0.0f;
         if (s + cnorm * p->common_norm[e] + 1e-6f < thr) {
@@ -511,6 +527,7 @@ void sampler_pipeline_destroy(struct sampler_pipeline *p)
     free(p->topk);
     free(p->topk_n);
     free(p->acc);
+    free(p->touched);
     free(p->cc_idx);
     free(p->cc_val);
     free(p);
