@@ -333,7 +333,9 @@ static void stats_reset(void)
     S.max_concurrent = S.current;
     pthread_mutex_lock(&S.lock);
     S.seen_n = 0;
-    memset(S.seen_keys, 0, S.seen_cap * sizeof(*S.seen_keys));
+    if (S.seen_keys) {
+        memset(S.seen_keys, 0, S.seen_cap * sizeof(*S.seen_keys));
+    }
     pthread_mutex_unlock(&S.lock);
 }
 
