@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../common/src/llm_internal.h"
 #include "arena/llm.h"
 #include "arena/log.h"
 #include "arena/metrics.h"
@@ -609,6 +610,19 @@ static void test_api_key_never_leaks(void **state)
     free(log_path);
 }
 
+static void test_retry_after_parse(void **state)
+{
+    (void)state;
+    int64_t now = 1700000000000LL; /* Tue, 14 Nov 2023 22:13:20 GMT */
+    ASSERT_EQ_INT(arena__openai_retry_after_ms("1", now), 1000);
+    ASSERT_EQ_INT(arena__openai_retry_after_ms(" 2.5\r\n", now), 2500);
+    ASSERT_EQ_INT(arena__openai_retry_after_ms("Tue, 14 Nov 2023 22:13:30 GMT", now), 10000);
+    ASSERT_EQ_INT(arena__openai_retry_after_ms("Tue, 14 Nov 2023 22:13:00 GMT", now), 0);
+    ASSERT_EQ_INT(arena__openai_retry_after_ms("soon", now), -1);
+    ASSERT_EQ_INT(arena__openai_retry_after_ms("", now), -1);
+    ASSERT_EQ_INT(arena__openai_retry_after_ms("5s", now), -1);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -629,6 +643,7 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_retry_after_parse),
         cmocka_unit_test(test_ok),
         cmocka_unit_test(test_retry_5xx_then_ok),
         cmocka_unit_test(test_retry_after),
