@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Builds and runs the Arena Flywheel test suite: installs missing Debian packages (as root),
+# configures and builds with CMake (-Werror), runs ctest (unit, integration, e2e, fuzz replay),
+# then the same suite's unit/fuzz/integration labels under ASan+UBSan.
+# The exit code is the suite's.
+#
+#   ./tests/run.sh [--quick] [--no-sanitizers] [-- extra ctest args]
+#   ARENA_TEST_JOBS=N  parallel ctest jobs (default 2)
+set -uo pipefail
+
+ARENA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export ARENA_ROOT
+# shellcheck source=../deploy/local/lib.sh
+. "$ARENA_ROOT/deploy/local/lib.sh"
+
+SANITIZERS=1
+QUICK=0
+CTEST_EXTRA=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --no-sanitizers) SANITIZERS=0; shift ;;
+    --quick) QUICK=1; SANITIZERS=0; shift ;;
+    --) shift; CTEST_EXTRA=("$@"); break ;;
+    -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "tests/run.sh: unknown argument '$1'" >&2; exit 2 ;;
+    esac
+done
+JOBS=${ARENA_TEST_JOBS:-2}
+BUILD=${ARENA_TEST_BUILD_DIR:-$ARENA_ROOT/build-test}
+ASAN_BUILD=${ARENA_ASAN_BUILD_DIR:-$ARENA_ROOT/build-asan}
+
+# deployment checks need these; node/npm validate the Kubernetes manifests
+EXTRA_PKGS=(docker-compose yamllint)
+command -v npm >/dev/null 2>&1 || EXTRA_PKGS+=(nodejs npm)
+echo "==> checking packages"
+arena_install_packages "${EXTRA_PKGS[@]}" || exit 1
+
+echo "==> configuring and building ($BUILD)"
+mkdir -p "$BUILD"
+arena_build "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DARENA_WERROR=ON || exit 1
+
+if [ -f "$ARENA_ROOT/.clang-format" ] && command -v clang-format >/dev/null 2>&1; then
+    echo "==> clang-format check"
+    bad=$(cd "$ARENA_ROOT" && git ls-files '*.c' '*.h' 2>/dev/null | xargs -r clang-format --dry-run 2>&1 | grep -c "warning:" || true)
+    if [ "${bad:-0}" -gt 0 ]; then
+        echo "clang-format: $bad places differ from .clang-format (run clang-format -i)" >&2
+        exit 1
+    fi
+fi
+
+rc=0
+echo "==> ctest (unit, integration, e2e, fuzz replay)"
+(cd "$BUILD" && ctest --output-on-failure -j"$JOBS" "${CTEST_EXTRA[@]}") || rc=1
+
+if [ "$SANITIZERS" = 1 ]; then
+    echo "==> ASan+UBSan build ($ASAN_BUILD)"
+    mkdir -p "$ASAN_BUILD"
+    if arena_build "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DARENA_SANITIZE=address -DARENA_WERROR=ON; then
+        echo "==> ctest under ASan+UBSan (unit, fuzz replay, integration)"
+        (cd "$ASAN_BUILD" &&
+            ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+                ctest --output-on-failure -j"$JOBS" -L "unit|fuzz|integration" "${CTEST_EXTRA[@]}") || rc=1
+    else
+        rc=1
+    fi
+fi
+exit $rc
