@@ -55,6 +55,11 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const
               : level == 4 ? ARENA_LOG_WARN
               : level <= 6 ? ARENA_LOG_INFO
                            : ARENA_LOG_DEBUG;
+    /* one shared `kafka:` section serves producers and consumers alike: the warning that a
+     * property belongs to the other client type is expected, not actionable */
+    if (!strcmp(fac, "CONFWARN") && strstr(buf, "property and will be ignored by this")) {
+        lvl = ARENA_LOG_DEBUG;
+    }
     if (lvl < arena_log_level) {
         return;
     }
@@ -376,8 +381,8 @@ static void apply_provider(struct arena_consumer *c, rd_kafka_topic_partition_li
         } else {
             tp->offset = RD_KAFKA_OFFSET_STORED; /* committed, else auto.offset.reset */
         }
-        ARENA_INFO("event=kafka_assign topic=%s partition=%d offset=%lld", tp->topic,
-                   (int)tp->partition, (long long)tp->offset);
+        ARENA_DEBUG("event=kafka_assign topic=%s partition=%d offset=%lld", tp->topic,
+                    (int)tp->partition, (long long)tp->offset);
     }
 }
 

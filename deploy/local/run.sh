@@ -41,12 +41,16 @@ case "$BATTLES" in '' | *[!0-9]*) echo "run.sh: --battles needs a number" >&2; e
 [ -f "$CONFIG" ] || { echo "run.sh: no config at $CONFIG" >&2; exit 2; }
 [ -f "$PROMPTS" ] || { echo "run.sh: no prompts at $PROMPTS" >&2; exit 2; }
 
-echo "==> checking packages"
-arena_install_packages
-echo "==> building ($BUILD_DIR)"
-mkdir -p "$BUILD_DIR"
-arena_build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
-BIN="$BUILD_DIR/services"
+if [ -n "${ARENA_BIN_DIR:-}" ]; then
+    BIN=$ARENA_BIN_DIR # prebuilt binaries (the test suite): no install, no build
+else
+    echo "==> checking packages"
+    arena_install_packages
+    echo "==> building ($BUILD_DIR)"
+    mkdir -p "$BUILD_DIR"
+    arena_build "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
+    BIN="$BUILD_DIR/services"
+fi
 
 rm -rf "$WORKDIR"
 mkdir -p "$WORKDIR/logs" "$WORKDIR/state" "$WORKDIR/shards"

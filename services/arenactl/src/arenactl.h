@@ -34,6 +34,9 @@ int arenactl_resume(const struct arena_config *cfg, int argc, char **argv);
 /* wait until the rater counted N battles and the curator caught up (arenactl_wait.c) */
 int arenactl_wait(const struct arena_config *cfg, int argc, char **argv);
 
+/* one raw control command to a service (arenactl_ctl.c) */
+int arenactl_ctl(const struct arena_config *cfg, int argc, char **argv);
+
 /* Helpers shared by the subcommands (arenactl_tail.c, arenactl_dlq.c). */
 struct arena_msg;
 struct ProtobufCMessageDescriptor;

@@ -29,9 +29,10 @@ static json_int_t status_field(const char *endpoint, const char *field, bool *up
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: arenactl wait --battles N [--timeout-s S] [--no-curator]\n"
-                 "  Waits until the rater has counted N battles (rated or skipped) and the\n"
-                 "  curator has no pending prompt and no lag. Exit 0 when reached, 1 on timeout.\n");
+    fprintf(out,
+            "usage: arenactl wait --battles N [--timeout-s S] [--no-curator]\n"
+            "  Waits until the rater has counted N battles (rated or skipped) and the\n"
+            "  curator has no pending prompt and no lag. Exit 0 when reached, 1 on timeout.\n");
 }
 
 int arenactl_wait(const struct arena_config *cfg, int argc, char **argv)

@@ -21,11 +21,13 @@ static const struct arenactl_cmd cmds[] = {
     {"pause", "pause a service over its control socket", arenactl_pause},
     {"resume", "resume a paused service", arenactl_resume},
     {"wait", "wait until N battles are rated and the curator caught up", arenactl_wait},
+    {"ctl", "send one raw control command (JSON) to a service", arenactl_ctl},
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: arenactl [--config FILE] [--set section.key=value]... COMMAND [ARGS]\n\n"
+    fprintf(out, "usage: arenactl [--config FILE] [--set section.key=value]... [--log-level L] "
+                 "COMMAND [ARGS]\n\n"
                  "commands:\n");
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         fprintf(out, "  %-12s %s\n", cmds[i].name, cmds[i].summary);
@@ -41,12 +43,15 @@ int main(int argc, char **argv)
     const char *sets[64];
     int n_sets = 0;
 
+    const char *log_level = NULL;
     arena_log_init("arenactl");
     for (; i < argc; i++) {
         if (!strcmp(argv[i], "--config") && i + 1 < argc) {
             config_path = argv[++i];
         } else if (!strcmp(argv[i], "--set") && i + 1 < argc && n_sets < 64) {
             sets[n_sets++] = argv[++i];
+        } else if (!strcmp(argv[i], "--log-level") && i + 1 < argc) {
+            log_level = argv[++i];
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
             return 0;
@@ -70,8 +75,15 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (cfg->log_level && *cfg->log_level) {
-        arena_log_set_level_name(cfg->log_level);
+    /* a CLI prints results on stdout: its own log stays at warn unless asked */
+    if (!log_level) {
+        log_level = getenv("ARENA_LOG_LEVEL") ? getenv("ARENA_LOG_LEVEL") : "warn";
+    }
+    if (arena_log_set_level_name(log_level) != 0) {
+        fprintf(stderr, "arenactl: --log-level: unknown level '%s' (debug|info|warn|error)\n",
+                log_level);
+        arena_config_destroy(cfg);
+        return 2;
     }
     int rc = -1;
     for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
