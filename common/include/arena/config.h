@@ -91,6 +91,8 @@ struct arena_config {
         double temperature;
         int64_t max_tokens;
         bool cache;
+        int64_t max_prompt_bytes; /* a longer prompt -> per-battle error, no model call */
+        int64_t max_answer_bytes; /* a longer answer -> per-battle error */
     } generator;
 
     struct {

@@ -2,6 +2,7 @@
  * GeneratedBattle. Runs on arena_worker (at-least-once, ordered commits, back-pressure). */
 #include "generator.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +24,7 @@ struct generator {
     struct arena_llm_pool *llm;
     struct arena_worker *worker;
     bool cache;
-    uint64_t calls, cache_hits, errors;
+    uint64_t calls, cache_hits, errors, too_long;
     struct arena_metric *m_hit, *m_miss;
 };
 
@@ -100,7 +101,20 @@ static void on_answer(void *opaque, const struct arena_llm_response *lr)
     usage.completion_tokens = lr->completion_tokens;
     usage.total_tokens = lr->prompt_tokens + lr->completion_tokens;
     r.usage = &usage;
-    if (lr->err == ARENA_ERR_OK) {
+    char limit_err[256];
+    size_t content_len = lr->content ? strlen(lr->content) : 0;
+    int64_t max_answer = g->svc->cfg->generator.max_answer_bytes;
+    bool too_long = lr->err == ARENA_ERR_OK && max_answer > 0 && content_len > (size_t)max_answer;
+    if (too_long) {
+        snprintf(limit_err, sizeof(limit_err),
+                 "LIMIT: answer of %s is %zu bytes, over generator.max_answer_bytes=%lld", model,
+                 content_len, (long long)max_answer);
+        r.error = limit_err;
+        g->errors++;
+        g->too_long++;
+        ARENA_WARN("event=answer_too_long battle_id=%s model=%s bytes=%zu max=%lld",
+                   job->req->battle_id, model, content_len, (long long)max_answer);
+    } else if (lr->err == ARENA_ERR_OK) {
         r.content = (char *)(lr->content ? lr->content : "");
     } else {
         r.error = (char *)(lr->error ? lr->error : arena_err_str(lr->err));
@@ -110,7 +124,7 @@ static void on_answer(void *opaque, const struct arena_llm_response *lr)
     }
     size_t len;
     void *buf = arena_codec_encode(&r.base, &len);
-    if (lr->err == ARENA_ERR_OK && g->cache) {
+    if (lr->err == ARENA_ERR_OK && !too_long && g->cache) {
         arena_store_put(g->store, CF_RESPONSES, side->key, sizeof(side->key), buf, len);
     }
     job->resp[side->idx] = response_from_bytes(buf, len);
@@ -160,6 +174,31 @@ static arena_err_t handle(void *ctx, struct arena_worker_job *wj, const struct a
         .seed = seed,
         .prompt_id = req->prompt_id,
     };
+    size_t prompt_bytes = 0;
+    for (size_t i = 0; i < req->n_messages; i++) {
+        prompt_bytes += req->messages[i]->content ? strlen(req->messages[i]->content) : 0;
+    }
+    int64_t max_prompt = cfg->generator.max_prompt_bytes;
+    if (max_prompt > 0 && prompt_bytes > (size_t)max_prompt) {
+        /* no model call: both sides answer with a visible per-battle error, so the judge emits a
+         * GENERATION_ERROR result (counted as skipped, never lost) */
+        char perr[256];
+        snprintf(perr, sizeof(perr),
+                 "LIMIT: prompt is %zu bytes, over generator.max_prompt_bytes=%lld", prompt_bytes,
+                 (long long)max_prompt);
+        ARENA_WARN("event=prompt_too_long battle_id=%s bytes=%zu max=%lld", req->battle_id,
+                   prompt_bytes, (long long)max_prompt);
+        g->too_long++;
+        for (int i = 0; i < 2; i++) {
+            job->side[i].job = job;
+            job->side[i].idx = i;
+        }
+        struct arena_llm_response fail = {.err = ARENA_ERR_LIMIT, .error = perr, .backend = ""};
+        on_answer(&job->side[0], &fail);
+        on_answer(&job->side[1], &fail); /* completes (and frees) the job */
+        free(msgs);
+        return ARENA_ERR_OK;
+    }
     for (int i = 0; i < 2; i++) {
         const char *model = i == 0 ? req->model_a : req->model_b;
         struct gen_side *side = &job->side[i];
@@ -219,6 +258,7 @@ static void status(void *ctx, json_t *obj)
     json_object_set_new(obj, "model_calls", json_integer((json_int_t)g->calls));
     json_object_set_new(obj, "cache_hits", json_integer((json_int_t)g->cache_hits));
     json_object_set_new(obj, "generation_errors", json_integer((json_int_t)g->errors));
+    json_object_set_new(obj, "over_limit", json_integer((json_int_t)g->too_long));
     json_object_set_new(obj, "pending_calls", json_integer((json_int_t)arena_llm_pending(g->llm)));
 }
 
