@@ -7,18 +7,19 @@
  * Listens on 127.0.0.1 at an ephemeral port and writes it to F. POST .../chat/completions
  * answers "fake answer: <last user message>", or, for a judge prompt (FastChat answer
  * sections), a verdict in the requested format using the sim backend's text functions.
- * Faults (KIND: 500 503 429 400 timeout drop badjson nochoices ctype) are drawn per request by
- * rate, or selected by the request's model name:
+ * Faults (KIND: 500 503 429 400 timeout drop badjson nochoices ctype garbage) are drawn per
+ * request by rate, or selected by the request's model name:
  *   "fault-<kind>"              always that fault
  *   "fault-<kind>-then-ok"      the first attempt of each distinct request body faults
  *   "fault-<kind>xN-then-ok"    the first N attempts fault
  * 429/503 faults carry Retry-After (--retry-after, default 1 s, or retry-after= in --fault).
  * "timeout" holds the request --hang-ms (default 10000) before answering; "drop" closes the
- * connection without a reply. GET /stats returns the counters as JSON (requests, ok, per fault,
- * max_concurrent ...); POST /stats/reset zeroes them. POST .../embeddings returns deterministic
- * hashed bag-of-words vectors (64 dimensions or "dimensions"). With --require-key every request
- * without "Authorization: Bearer K" gets 401. Delays use suspend/resume (no thread per
- * request). */
+ * connection without a reply. "garbage" is a well-formed 200 completion whose content is prose
+ * without any score or verdict (what a judge parser must reject). GET /stats returns the counters
+ * as JSON (requests, ok, per fault, max_concurrent ...); POST /stats/reset zeroes them. POST
+ * .../embeddings returns deterministic hashed bag-of-words vectors (64 dimensions or "dimensions").
+ * With --require-key every request without "Authorization: Bearer K" gets 401. Delays use
+ * suspend/resume (no thread per request). */
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -48,10 +49,11 @@ enum fault_kind {
     F_BADJSON,
     F_NOCHOICES,
     F_CTYPE,
+    F_GARBAGE,
     F__COUNT
 };
 static const char *const fault_names[F__COUNT] = {
-    "ok", "500", "503", "429", "400", "timeout", "drop", "badjson", "nochoices", "ctype",
+    "ok", "500", "503", "429", "400", "timeout", "drop", "badjson", "nochoices", "ctype", "garbage",
 };
 
 struct fault_rate {
@@ -492,6 +494,19 @@ static void prepare_chat(struct req_state *st, struct MHD_Connection *conn)
     case F_NOCHOICES:
         st->resp = arena_xstrdup("{\"id\":\"x\",\"object\":\"chat.completion\",\"choices\":[]}");
         break;
+    case F_GARBAGE: {
+        /* a valid completion whose text carries no score, label or N/10 pair */
+        json_t *o = json_pack(
+            "{s:s,s:s,s:s,s:[{s:i,s:{s:s,s:s},s:s}]}", "id", "chatcmpl-fake-garbage", "object",
+            "chat.completion", "model", model, "choices", "index", 0, "message", "role",
+            "assistant", "content",
+            "Both assistants make a fair attempt. Assistant A provides 3 examples and Assistant "
+            "B provides 2, so it is hard to say which one is better overall.",
+            "finish_reason", "stop");
+        st->resp = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        break;
+    }
     case F_CTYPE:
         st->ctype = "text/html";
         st->resp = arena_xstrdup("<html><body>502 Bad Gateway (fake proxy)</body></html>");
@@ -622,7 +637,7 @@ static int usage(void)
     fprintf(stderr, "usage: fake-openai --port-file F [--latency-ms N] [--hang-ms N] "
                     "[--retry-after S] [--require-key K] [--seed N] "
                     "[--fault KIND:RATE[:retry-after=S]]...\n"
-                    "  KIND: 500 503 429 400 timeout drop badjson nochoices ctype\n");
+                    "  KIND: 500 503 429 400 timeout drop badjson nochoices ctype garbage\n");
     return 2;
 }
 
