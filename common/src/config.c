@@ -75,6 +75,30 @@ static const struct cfg_key cfg_keys[] = {
       "drop same-prefix duplicates"),
     C("sampler", "dedup_minhash", CFG_BOOL, "true", sampler.dedup_minhash, NOMIN,
       "drop MinHash-LSH near duplicates"),
+    C("sampler", "prefix_tokens", CFG_INT, "10", sampler.prefix_tokens, 1,
+      "prefix dedup: leading whitespace tokens compared"),
+    C("sampler", "shingle", CFG_INT, "5", sampler.shingle, 1, "MinHash shingle (characters)"),
+    C("sampler", "permutations", CFG_INT, "128", sampler.permutations, 1, "MinHash permutations"),
+    C("sampler", "bands", CFG_INT, "32", sampler.bands, 1, "MinHash-LSH bands"),
+    C("sampler", "jaccard", CFG_DOUBLE, "0.6", sampler.jaccard, NOMIN,
+      "near-duplicate estimated Jaccard threshold"),
+    C("sampler", "decontam", CFG_BOOL, "true", sampler.decontam, NOMIN,
+      "drop training prompts matching an eval item"),
+    C("sampler", "decontam_top_k", CFG_INT, "5", sampler.decontam_top_k, 0,
+      "decontamination: nearest candidates dropped per eval item"),
+    C("sampler", "decontam_threshold", CFG_DOUBLE, "0.4", sampler.decontam_threshold, NOMIN,
+      "decontamination: cosine threshold"),
+    C("sampler", "language", CFG_STR, "any", sampler.language, NOMIN,
+      "any | en (ASCII-ratio heuristic)"),
+    C("sampler", "embeddings", CFG_STR, "builtin", sampler.embeddings, NOMIN,
+      "builtin | name of a model with backend openai"),
+    C("sampler", "rounds", CFG_INT, "0", sampler.rounds, 0,
+      "training pool split into D1..DN (0 = no rounds)"),
+    C("sampler", "split", CFG_STR, "hash", sampler.split, NOMIN, "hash | order"),
+    C("sampler", "anchor", CFG_STR, "", sampler.anchor, NOMIN,
+      "eval mode: every model against this model (\"\" = all pairs)"),
+    C("sampler", "threads", CFG_INT, "2", sampler.threads, 1,
+      "pipeline worker threads (per-prompt work)"),
     SVC_KEYS(generator),
     C("generator", "max_in_flight", CFG_INT, "1024", generator.max_in_flight, 1,
       "battles in progress at once"),
@@ -117,6 +141,10 @@ static const struct cfg_key cfg_keys[] = {
     C("curator", "reward_pairs", CFG_BOOL, "true", curator.reward_pairs, NOMIN,
       "publish reward-model pairs"),
     C("curator", "compression", CFG_STR, "", curator.compression, NOMIN, "\"\" | zstd"),
+    C("curator", "sft_min_gap_by_round", CFG_STRLIST, "", curator.sft_min_gap_by_round, NOMIN,
+      "SFT gap per round, last repeats (empty = sft_min_gap)"),
+    C("curator", "dpo_min_gap_by_round", CFG_STRLIST, "", curator.dpo_min_gap_by_round, NOMIN,
+      "DPO gap per round, last repeats (empty = dpo_min_gap)"),
 };
 #undef C
 
@@ -968,6 +996,72 @@ static bool one_of(const char *v, const char *const *set)
     return false;
 }
 
+/* sampler pipeline/rounds keys and the curator's per-round gaps (flywheel) */
+static arena_err_t validate_gap_list(const struct arena_strlist *l, const char *key, char *errstr,
+                                     size_t errstr_size)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        char *end = NULL;
+        double v = strtod(l->v[i], &end);
+        if (end == l->v[i] || *end || !(v >= 0) || !isfinite(v)) {
+            return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                                 "%s: item %zu: expected a number >= 0, got '%s'", key, i + 1,
+                                 l->v[i]);
+        }
+    }
+    return ARENA_ERR_OK;
+}
+
+static arena_err_t validate_flywheel(const struct arena_config *cfg, char *errstr,
+                                     size_t errstr_size)
+{
+    static const char *const langs[] = {"any", "en", NULL};
+    static const char *const splits[] = {"hash", "order", NULL};
+    const struct arena_config *c = cfg;
+    if (!one_of(c->sampler.language, langs)) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                             "sampler.language: expected any|en, got '%s'", c->sampler.language);
+    }
+    if (!one_of(c->sampler.split, splits)) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                             "sampler.split: expected hash|order, got '%s'", c->sampler.split);
+    }
+    if (!(c->sampler.jaccard > 0 && c->sampler.jaccard <= 1)) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                             "sampler.jaccard: must be in (0, 1], got %g", c->sampler.jaccard);
+    }
+    if (!(c->sampler.decontam_threshold > 0 && c->sampler.decontam_threshold <= 1)) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                             "sampler.decontam_threshold: must be in (0, 1], got %g",
+                             c->sampler.decontam_threshold);
+    }
+    if (c->sampler.permutations % c->sampler.bands != 0) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                             "sampler.bands: %lld does not divide sampler.permutations (%lld)",
+                             (long long)c->sampler.bands, (long long)c->sampler.permutations);
+    }
+    if (strcmp(c->sampler.embeddings, "builtin") != 0 && c->n_models > 0) {
+        const struct arena_model_cfg *m = arena_config_model(c, c->sampler.embeddings);
+        if (!m || strcmp(m->backend, "openai") != 0) {
+            return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                                 "sampler.embeddings: expected builtin or a configured model with "
+                                 "backend openai, got '%s'",
+                                 c->sampler.embeddings);
+        }
+    }
+    if (*c->sampler.anchor && c->n_models > 0 && !arena_config_model(c, c->sampler.anchor)) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                             "sampler.anchor: '%s' is not a configured model", c->sampler.anchor);
+    }
+    arena_err_t err = validate_gap_list(&c->curator.sft_min_gap_by_round,
+                                        "curator.sft_min_gap_by_round", errstr, errstr_size);
+    if (err == ARENA_ERR_OK) {
+        err = validate_gap_list(&c->curator.dpo_min_gap_by_round, "curator.dpo_min_gap_by_round",
+                                errstr, errstr_size);
+    }
+    return err;
+}
+
 arena_err_t arena_config_validate(const struct arena_config *cfg, char *errstr, size_t errstr_size)
 {
     static const char *const levels[] = {"debug", "info", "warn", "warning", "error", NULL};
@@ -1033,6 +1127,10 @@ arena_err_t arena_config_validate(const struct arena_config *cfg, char *errstr, 
                 return ARENA_ERR_CONFIG;
             }
         }
+    }
+    arena_err_t ferr = validate_flywheel(cfg, errstr, errstr_size);
+    if (ferr != ARENA_ERR_OK) {
+        return ferr;
     }
     if (!(cfg->curator.sft_min_gap >= 0) || !(cfg->curator.dpo_min_gap >= 0)) {
         return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
@@ -1316,4 +1414,65 @@ const struct arena_svc_cfg *arena_config_svc(const struct arena_config *cfg, con
         return &cfg->curator.svc;
     }
     return NULL;
+}
+
+static const char *type_name(enum cfg_type t)
+{
+    switch (t) {
+    case CFG_STR:
+        return "string";
+    case CFG_INT:
+        return "int";
+    case CFG_U64:
+        return "uint64";
+    case CFG_DOUBLE:
+        return "number";
+    case CFG_BOOL:
+        return "bool";
+    case CFG_STRLIST:
+        return "list";
+    }
+    return "?";
+}
+
+/* Markdown-safe cell text: '|' escaped */
+static void md_cell(struct arena_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|') {
+            arena_buf_puts(b, "\\|");
+        } else {
+            arena_buf_append(b, s, 1);
+        }
+    }
+}
+
+static void reference_row(struct arena_buf *b, const char *prefix, const struct cfg_key *k)
+{
+    arena_buf_printf(b, "| `%s%s%s%s` | %s | ", prefix, k->section ? k->section : "",
+                     k->section ? "." : "", k->key, type_name(k->type));
+    if (*k->def) {
+        arena_buf_puts(b, "`");
+        md_cell(b, k->def);
+        arena_buf_puts(b, "`");
+    } else {
+        arena_buf_puts(b, "\"\"");
+    }
+    arena_buf_puts(b, " | ");
+    md_cell(b, k->help);
+    arena_buf_puts(b, " |\n");
+}
+
+char *arena_config_reference(void)
+{
+    struct arena_buf b;
+    arena_buf_init(&b);
+    arena_buf_puts(&b, "| key | type | default | meaning |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++) {
+        reference_row(&b, "", &cfg_keys[i]);
+    }
+    for (size_t i = 0; i < sizeof(model_keys) / sizeof(model_keys[0]); i++) {
+        reference_row(&b, "models[].", &model_keys[i]);
+    }
+    return arena_buf_steal(&b, NULL);
 }

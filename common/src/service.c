@@ -51,6 +51,7 @@ static void usage(FILE *out, const char *name)
             "  --set KEY=VALUE      override one key, e.g. --set %s.max_in_flight=8\n"
             "                       (repeatable; wins over the file and ARENA_* variables)\n"
             "  --print-config       print the effective config (secrets redacted) and exit\n"
+            "  --help-config        print every config key (type, default, meaning) and exit\n"
             "  --log-level LEVEL    debug, info, warn or error (overrides log_level)\n"
             "  --help               this text\n",
             name, name);
@@ -158,6 +159,12 @@ int arena_service_init(struct arena_service *svc, const char *name, int argc, ch
             goto out;
         } else if (!strcmp(argv[i], "--print-config")) {
             print_config = true;
+        } else if (!strcmp(argv[i], "--help-config")) {
+            char *ref = arena_config_reference();
+            fputs(ref, stdout);
+            free(ref);
+            rc = 1;
+            goto out;
         } else if ((r = opt_value(argc, argv, &i, "--config", &v)) != 0) {
             if (r < 0) {
                 goto missing;

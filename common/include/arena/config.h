@@ -83,6 +83,21 @@ struct arena_config {
         int64_t min_length; /* drop prompts shorter than this (characters) */
         bool dedup_prefix;
         bool dedup_minhash;
+        /* added by flywheel: every pipeline stage switchable, embeddings, rounds */
+        int64_t prefix_tokens;
+        int64_t shingle;
+        int64_t permutations;
+        int64_t bands;
+        double jaccard;
+        bool decontam;
+        int64_t decontam_top_k;
+        double decontam_threshold;
+        char *language;   /* "any" | "en" (ASCII-ratio heuristic) */
+        char *embeddings; /* "builtin" | name of a model with backend openai */
+        int64_t rounds;   /* training pool split into D1..DN; 0 = no rounds (round = `round`) */
+        char *split;      /* "hash" | "order" */
+        char *anchor;     /* eval mode: every model against this one ("" = all pairs) */
+        int64_t threads;  /* pipeline worker threads for the pure per-prompt work */
     } sampler;
 
     struct {
@@ -128,6 +143,10 @@ struct arena_config {
         int64_t flush_ms;   /* cut a partial shard after this idle time */
         bool reward_pairs;
         char *compression; /* "" | "zstd" */
+        /* added by flywheel: per-round thresholds, "3.0", "1.0" (last value repeats); empty =
+         * sft_min_gap / dpo_min_gap for every round */
+        struct arena_strlist sft_min_gap_by_round;
+        struct arena_strlist dpo_min_gap_by_round;
     } curator;
 };
 
@@ -147,6 +166,9 @@ arena_err_t arena_config_validate(const struct arena_config *cfg, char *errstr, 
  * Caller frees. */
 char *arena_config_dump(const struct arena_config *cfg);
 void arena_config_destroy(struct arena_config *cfg);
+/* Every declared key as a Markdown table (key, type, default, meaning), for --help-config and
+ * the README. Caller frees. */
+char *arena_config_reference(void);
 
 const struct arena_model_cfg *arena_config_model(const struct arena_config *cfg, const char *name);
 /* Value of a kafka property or NULL. */
