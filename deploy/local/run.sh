@@ -101,6 +101,12 @@ for svc in sampler generator judge rater curator; do
     "$BIN/arena-$svc" >"$WORKDIR/logs/$svc.log" 2>&1 &
     PIDS+=($!)
 done
+printf "%s\n" "devbroker $DEVBROKER_PID" >"$WORKDIR/pids"
+i=0
+for svc in sampler generator judge rater curator; do
+    echo "$svc ${PIDS[$i]}" >>"$WORKDIR/pids"
+    i=$((i + 1))
+done
 sleep 0.5
 for pid in "${PIDS[@]}"; do
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -110,10 +116,10 @@ for pid in "${PIDS[@]}"; do
     fi
 done
 
+start=$(date +%s.%N)
 echo "==> ingesting $(wc -l <"$PROMPTS") prompts from $PROMPTS"
 "$BIN/arenactl" ingest "$PROMPTS" --source "$(basename "$PROMPTS")"
 
-start=$(date +%s.%N)
 echo "==> waiting for $BATTLES battles to be rated"
 if ! "$BIN/arenactl" wait --battles "$BATTLES" --timeout-s "$TIMEOUT_S"; then
     echo "the fleet did not reach $BATTLES battles; status and logs:" >&2
@@ -122,6 +128,8 @@ if ! "$BIN/arenactl" wait --battles "$BATTLES" --timeout-s "$TIMEOUT_S"; then
     exit 1
 fi
 end=$(date +%s.%N)
+awk -v n="$BATTLES" -v s="$start" -v e="$end" \
+    'BEGIN { printf "==> %d battles rated in %.1f s (from ingest to the last shard row)\n", n, e - s }'
 
 if [ "$KEEP" = 1 ]; then
     cat <<MSG
@@ -147,7 +155,6 @@ PIDS=()
 echo
 echo "Kafka bootstrap address: $BOOTSTRAP   (e.g. kcat -b $BOOTSTRAP -L)"
 echo
-awk -v n="$BATTLES" -v s="$start" -v e="$end" 'BEGIN { printf "%d battles in %.1f s\n\n", n, e - s }'
 "$BIN/arenactl" leaderboard
 echo
 echo "Training shards in $WORKDIR/shards (SIMULATED models - demo data):"
