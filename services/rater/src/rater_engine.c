@@ -770,8 +770,122 @@ static void build_pairs(struct compute_ctx *cx, uint32_t **pi_out, uint32_t **pj
     *pj_out = pj;
 }
 
+/* ------------------------------------------------------------------ canonical order */
+
+struct canon_cell {
+    uint32_t a, b, o;
+    double w;
+    uint64_t count;
+    size_t old;
+    bool swapped;
+};
+
+struct canon_model {
+    const char *name;
+    uint32_t idx;
+};
+
+static int cmp_canon_model(const void *x, const void *y)
+{
+    return strcmp(((const struct canon_model *)x)->name, ((const struct canon_model *)y)->name);
+}
+
+static int cmp_canon_cell(const void *x, const void *y)
+{
+    const struct canon_cell *a = x, *b = y;
+    if (a->a != b->a) {
+        return a->a < b->a ? -1 : 1;
+    }
+    if (a->b != b->b) {
+        return a->b < b->b ? -1 : 1;
+    }
+    if (a->o != b->o) {
+        return a->o < b->o ? -1 : 1;
+    }
+    return (a->w > b->w) - (a->w < b->w);
+}
+
+/* A copy of b whose models are interned in name order and whose cells are in (a, b, outcome,
+ * weight) order, so that rater_compute() (BT fit, bootstrap draws) depends only on the
+ * multiset of battles, never on the order they arrived in (a replay after a crash, other
+ * partition interleavings). The log keeps its order (online Elo is order-dependent). */
+static struct rater_battles *canonical_copy(const struct rater_battles *b)
+{
+    size_t p = b->models.n;
+    struct canon_model *ord = arena_xmalloc(sizeof(*ord) * (p ? p : 1));
+    for (size_t i = 0; i < p; i++) {
+        ord[i] = (struct canon_model){.name = b->models.names[i], .idx = (uint32_t)i};
+    }
+    qsort(ord, p, sizeof(*ord), cmp_canon_model);
+    uint32_t *map = arena_xmalloc(sizeof(uint32_t) * (p ? p : 1));
+    struct rater_battles *nb = rater_battles_new();
+    for (size_t i = 0; i < p; i++) {
+        map[ord[i].idx] = intern_add(&nb->models, ord[i].name);
+    }
+    size_t n = b->ncells;
+    struct canon_cell *cc = arena_xmalloc(sizeof(*cc) * (n ? n : 1));
+    for (size_t c = 0; c < n; c++) {
+        const struct rater_cell *cell = &b->cells[c];
+        uint32_t na = map[cell->a], nbb = map[cell->b], oc = cell->o;
+        bool sw = na > nbb;
+        if (sw) {
+            uint32_t t = na;
+            na = nbb;
+            nbb = t;
+            oc = oc == RATER_A_WINS ? RATER_B_WINS : oc == RATER_B_WINS ? RATER_A_WINS : oc;
+        }
+        cc[c] = (struct canon_cell){.a = na,
+                                    .b = nbb,
+                                    .o = oc,
+                                    .w = cell->w,
+                                    .count = cell->count,
+                                    .old = c,
+                                    .swapped = sw};
+    }
+    qsort(cc, n, sizeof(*cc), cmp_canon_cell);
+    uint32_t *cmap = arena_xmalloc(sizeof(uint32_t) * (n ? n : 1));
+    bool *cswap = arena_xmalloc(sizeof(bool) * (n ? n : 1));
+    for (size_t k = 0; k < n; k++) {
+        uint32_t ci = cell_get(nb, cc[k].a, cc[k].b, cc[k].o, cc[k].w);
+        nb->cells[ci].count += cc[k].count;
+        cmap[cc[k].old] = ci;
+        cswap[cc[k].old] = cc[k].swapped;
+    }
+    nb->caplog = b->nlog ? b->nlog : 1;
+    nb->log = arena_xmalloc(sizeof(uint32_t) * nb->caplog);
+    for (size_t t = 0; t < b->nlog; t++) {
+        uint32_t e = b->log[t];
+        uint32_t old = e & ~LOG_SWAPPED;
+        bool sw = ((e & LOG_SWAPPED) != 0) != cswap[old];
+        nb->log[t] = cmap[old] | (sw ? LOG_SWAPPED : 0);
+    }
+    nb->nlog = b->nlog;
+    nb->rejected = b->rejected;
+    free(ord);
+    free(map);
+    free(cc);
+    free(cmap);
+    free(cswap);
+    return nb;
+}
+
+static arena_err_t compute(const struct rater_battles *b, const struct rater_opts *o,
+                           struct rater_table *out, char *errstr, size_t errstr_size);
+
 arena_err_t rater_compute(const struct rater_battles *b, const struct rater_opts *o,
                           struct rater_table *out, char *errstr, size_t errstr_size)
+{
+    if (!b || !o || !out) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_INVALID, "rater_compute: NULL");
+    }
+    struct rater_battles *canon = canonical_copy(b);
+    arena_err_t err = compute(canon, o, out, errstr, errstr_size);
+    rater_battles_destroy(canon);
+    return err;
+}
+
+static arena_err_t compute(const struct rater_battles *b, const struct rater_opts *o,
+                           struct rater_table *out, char *errstr, size_t errstr_size)
 {
     if (!b || !o || !out) {
         return arena_err_set(errstr, errstr_size, ARENA_ERR_INVALID, "rater_compute: NULL");
