@@ -310,7 +310,10 @@ int arena_worker_run(struct arena_worker *w)
             /* serve rebalance callbacks while paused; nothing is fetched */
             struct arena_msg *m = arena_consumer_poll(w->consumer, 0);
             if (m) {
+                /* a partition assigned while paused starts unpaused: take its message (never
+                 * drop it) and pause again, the new partition included */
                 handle_message(w, m);
+                w->consumer_paused = false;
             }
         }
         if (w->o.ops.poll) {
