@@ -37,6 +37,18 @@ int arenactl_wait(const struct arena_config *cfg, int argc, char **argv);
 /* one raw control command to a service (arenactl_ctl.c) */
 int arenactl_ctl(const struct arena_config *cfg, int argc, char **argv);
 
+/* flywheel: rounds, cumulative datasets (arenactl_round.c), eval sets (arenactl_evalset.c) */
+int arenactl_round(const struct arena_config *cfg, int argc, char **argv);
+int arenactl_dataset(const struct arena_config *cfg, int argc, char **argv);
+int arenactl_evalset(const struct arena_config *cfg, int argc, char **argv);
+struct json_t;
+/* The sampler's control endpoint (sampler.control), or NULL after printing why. */
+const char *arenactl_sampler_endpoint(const struct arena_config *cfg);
+/* One control command to the sampler (args consumed); the reply when "ok" is true, else NULL
+ * after printing the error on stderr. */
+struct json_t *arenactl_sampler_call(const struct arena_config *cfg, const char *cmd,
+                                     struct json_t *args, int timeout_ms);
+
 /* Helpers shared by the subcommands (arenactl_tail.c, arenactl_dlq.c). */
 struct arena_msg;
 struct ProtobufCMessageDescriptor;

@@ -22,6 +22,10 @@ static const struct arenactl_cmd cmds[] = {
     {"resume", "resume a paused service", arenactl_resume},
     {"wait", "wait until N battles are rated and the curator caught up", arenactl_wait},
     {"ctl", "send one raw control command (JSON) to a service", arenactl_ctl},
+    {"round", "start/wait for a flywheel round on the sampler (D1..DN)", arenactl_round},
+    {"evalset", "build/list/export WizardArena eval sets from the sampler's pool",
+     arenactl_evalset},
+    {"dataset", "cumulative dataset of several rounds' shards, sha256-verified", arenactl_dataset},
 };
 
 static void usage(FILE *out)

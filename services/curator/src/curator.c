@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "arena/codec.h"
+#include "arena/ctl.h"
 #include "arena/log.h"
 #include "arena/store.h"
 #include "arena/topics.h"
@@ -56,7 +57,71 @@ struct curator {
     uint64_t consumed, duplicates, prompts_done, shards, examples[KIND_COUNT];
     struct arena_metric *m_consumed, *m_dup, *m_examples[KIND_COUNT], *m_shards[KIND_COUNT];
     struct arena_metric *m_lag;
+    /* per-round thresholds (NULL = pol's single values) */
+    double *sft_gaps, *dpo_gaps;
+    size_t n_sft_gaps, n_dpo_gaps;
+    /* deterministic cuts: the highest round seen per partition, and the prompts still pending
+     * per (round, partition); a row group of a round below its partition's highest round with
+     * no pending prompt left is complete and cut */
+    struct round_part {
+        uint32_t round;
+        int32_t partition;
+        int64_t pending;
+        struct round_part *next;
+    } * rparts;
+    struct part_max {
+        int32_t partition;
+        uint32_t max_round;
+        struct part_max *next;
+    } * pmax;
+    uint64_t cuts_count, cuts_round, cuts_idle, cuts_final;
 };
+
+static struct round_part *rpart_get(struct curator *c, uint32_t round, int32_t partition)
+{
+    for (struct round_part *r = c->rparts; r; r = r->next) {
+        if (r->round == round && r->partition == partition) {
+            return r;
+        }
+    }
+    struct round_part *r = arena_xcalloc(1, sizeof(*r));
+    r->round = round;
+    r->partition = partition;
+    r->next = c->rparts;
+    c->rparts = r;
+    return r;
+}
+
+static uint32_t part_max_round(struct curator *c, int32_t partition)
+{
+    for (struct part_max *m = c->pmax; m; m = m->next) {
+        if (m->partition == partition) {
+            return m->max_round;
+        }
+    }
+    return 0;
+}
+
+static void part_saw_round(struct curator *c, int32_t partition, uint32_t round)
+{
+    for (struct part_max *m = c->pmax; m; m = m->next) {
+        if (m->partition == partition) {
+            m->max_round = round > m->max_round ? round : m->max_round;
+            return;
+        }
+    }
+    struct part_max *m = arena_xcalloc(1, sizeof(*m));
+    m->partition = partition;
+    m->max_round = round;
+    m->next = c->pmax;
+    c->pmax = m;
+}
+
+static uint32_t key_round(const char *key)
+{
+    const uint8_t *p = (const uint8_t *)key;
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
 
 static void be32(uint32_t v, uint8_t *out)
 {
@@ -111,6 +176,7 @@ static struct pending_prompt *pending_get(struct curator *c, const char *key, si
         p->expected = expected;
         *pp = p;
         c->n_pending++;
+        rpart_get(c, key_round(key), partition)->pending++;
     }
     return *pp;
 }
@@ -125,6 +191,7 @@ static void pending_remove(struct curator *c, struct pending_prompt *p)
         arena_codec_free((ProtobufCMessage *)p->battles[i]);
     }
     free(p->battles);
+    rpart_get(c, key_round(p->key), p->partition)->pending--;
     free(p);
     c->n_pending--;
 }
@@ -262,7 +329,11 @@ static void complete_prompt(struct curator *c, struct arena_batch *b, struct pen
 {
     struct curator_examples ex;
     curator_examples_init(&ex);
-    curator_select((const Arena__V1__BattleResult *const *)p->battles, p->n, &c->pol, &ex);
+    struct curator_policy pol = c->pol;
+    uint32_t round = key_round(p->key);
+    pol.sft_min_gap = curator_gap_for_round(c->sft_gaps, c->n_sft_gaps, pol.sft_min_gap, round);
+    pol.dpo_min_gap = curator_gap_for_round(c->dpo_gaps, c->n_dpo_gaps, pol.dpo_min_gap, round);
+    curator_select((const Arena__V1__BattleResult *const *)p->battles, p->n, &pol, &ex);
     ARENA_DEBUG("event=prompt_complete prompt_id=%.32s partition=%d battles=%zu examples=%zu",
                 p->key + 4, (int)p->partition, p->n, ex.n);
     stage_examples(c, b, p->partition, &ex);
@@ -346,9 +417,12 @@ static void cut_shard(struct curator *c, struct row_group *g)
     man.partition = (uint32_t)g->partition;
     man.seq = (uint32_t)g->next_shard;
     man.target_model = arena_xstrdup(c->pol.target ? c->pol.target : "");
-    man.min_gap = g->kind == CURATOR_EXAMPLE_SFT   ? c->pol.sft_min_gap
-                  : g->kind == CURATOR_EXAMPLE_DPO ? c->pol.dpo_min_gap
-                                                   : 0.0;
+    man.min_gap =
+        g->kind == CURATOR_EXAMPLE_SFT
+            ? curator_gap_for_round(c->sft_gaps, c->n_sft_gaps, c->pol.sft_min_gap, g->round)
+        : g->kind == CURATOR_EXAMPLE_DPO
+            ? curator_gap_for_round(c->dpo_gaps, c->n_dpo_gaps, c->pol.dpo_min_gap, g->round)
+            : 0.0;
     man.n_prompt_ids = n;
     man.prompt_ids = pids;
     man.n_battle_ids = n_bids;
@@ -389,20 +463,52 @@ static void cut_shard(struct curator *c, struct row_group *g)
     arena_batch_destroy(b);
 }
 
+/* Shard boundaries depend only on the order of the results within each partition (so a
+ * re-run over the same arena.battles.results gives byte-identical shards): a full shard every
+ * shard_size rows; the rest of a round's group once the round is complete on its partition (a
+ * later round's result arrived there and no prompt of the round is pending there); the rest of
+ * every group at shutdown or on the "flush" control command. flush_ms > 0 adds time-based cuts
+ * of idle groups (not deterministic). */
 static void maybe_cut_shards(struct curator *c, bool force)
 {
     const struct arena_config *cfg = c->svc->cfg;
     int64_t now = arena_mono_ms();
+    int64_t size = cfg->curator.shard_size > 0 ? cfg->curator.shard_size : 1000;
     for (struct row_group *g = c->groups; g; g = g->next) {
-        while (g->rows > 0 && (force || (int64_t)g->rows >= cfg->curator.shard_size ||
-                               now - g->last_add_ms >= cfg->curator.flush_ms)) {
+        while (g->rows > 0) {
+            bool full = (int64_t)g->rows >= size;
+            bool round_done = g->round > 0 && g->round < part_max_round(c, g->partition) &&
+                              rpart_get(c, g->round, g->partition)->pending == 0;
+            bool idle = cfg->curator.flush_ms > 0 && now - g->last_add_ms >= cfg->curator.flush_ms;
+            if (!full && !round_done && !idle && !force) {
+                break;
+            }
+            uint64_t *counter = full         ? &c->cuts_count
+                                : round_done ? &c->cuts_round
+                                : force      ? &c->cuts_final
+                                             : &c->cuts_idle;
             uint64_t before = g->rows;
             cut_shard(c, g);
             if (g->rows >= before || arena_stop_requested) {
                 break;
             }
+            (*counter)++;
         }
     }
+}
+
+static json_t *ctl_flush(void *ctx, const char *cmd, json_t *args)
+{
+    struct curator *c = ctx;
+    (void)cmd;
+    (void)args;
+    uint64_t before = c->shards;
+    maybe_cut_shards(c, true);
+    arena_producer_flush(c->producer, 10000);
+    json_t *o = json_object();
+    json_object_set_new(o, "ok", json_true());
+    json_object_set_new(o, "shards_cut", json_integer((json_int_t)(c->shards - before)));
+    return o;
 }
 
 /* One input record, in its own WriteBatch together with its offset. */
@@ -427,6 +533,7 @@ static void handle_message(struct curator *c, struct arena_msg *m, struct arena_
     } else {
         const char *id = res->battle_id;
         klen = prompt_key(res->round, res->prompt_id, key);
+        part_saw_round(c, m->partition, res->round);
         if (arena_store_exists(c->store, CF_SEEN, id, strlen(id)) ||
             arena_store_exists(c->store, CF_DONE, key, klen)) {
             c->duplicates++;
@@ -489,6 +596,21 @@ static json_t *status_cb(void *ctx)
     json_object_set_new(o, "shards", json_integer((json_int_t)c->shards));
     json_object_set_new(o, "lag", json_integer(arena_consumer_lag(c->consumer)));
     json_object_set_new(o, "in_flight", json_integer((json_int_t)c->n_pending));
+    json_t *cuts = json_object();
+    json_object_set_new(cuts, "full", json_integer((json_int_t)c->cuts_count));
+    json_object_set_new(cuts, "round_complete", json_integer((json_int_t)c->cuts_round));
+    json_object_set_new(cuts, "final", json_integer((json_int_t)c->cuts_final));
+    json_object_set_new(cuts, "idle", json_integer((json_int_t)c->cuts_idle));
+    json_object_set_new(o, "cuts", cuts);
+    json_t *sg = json_array(), *dg = json_array();
+    for (size_t i = 0; i < c->n_sft_gaps; i++) {
+        json_array_append_new(sg, json_real(c->sft_gaps[i]));
+    }
+    for (size_t i = 0; i < c->n_dpo_gaps; i++) {
+        json_array_append_new(dg, json_real(c->dpo_gaps[i]));
+    }
+    json_object_set_new(o, "sft_min_gap_by_round", sg);
+    json_object_set_new(o, "dpo_min_gap_by_round", dg);
     return o;
 }
 
@@ -503,6 +625,17 @@ struct curator *curator_new(struct arena_service *svc, char *errstr, size_t errs
     c->pol.sft_min_gap = cfg->curator.sft_min_gap;
     c->pol.dpo_min_gap = cfg->curator.dpo_min_gap;
     c->pol.reward_pairs = cfg->curator.reward_pairs;
+    if (curator_gaps_parse((const char *const *)cfg->curator.sft_min_gap_by_round.v,
+                           cfg->curator.sft_min_gap_by_round.n, "curator.sft_min_gap_by_round",
+                           &c->sft_gaps, errstr, errstr_size) != ARENA_ERR_OK ||
+        curator_gaps_parse((const char *const *)cfg->curator.dpo_min_gap_by_round.v,
+                           cfg->curator.dpo_min_gap_by_round.n, "curator.dpo_min_gap_by_round",
+                           &c->dpo_gaps, errstr, errstr_size) != ARENA_ERR_OK) {
+        curator_destroy(c);
+        return NULL;
+    }
+    c->n_sft_gaps = c->sft_gaps ? cfg->curator.sft_min_gap_by_round.n : 0;
+    c->n_dpo_gaps = c->dpo_gaps ? cfg->curator.dpo_min_gap_by_round.n : 0;
     c->shard_dir = arena_xstrdup(cfg->curator.shard_dir);
     if (arena_mkdirs(c->shard_dir, errstr, errstr_size) != 0) {
         curator_destroy(c);
@@ -550,6 +683,9 @@ struct curator *curator_new(struct arena_service *svc, char *errstr, size_t errs
     }
     svc->status_fn = status_cb;
     svc->status_ctx = c;
+    if (svc->ctl) {
+        arena_ctl_register(svc->ctl, "flush", ctl_flush, c);
+    }
     return c;
 }
 
@@ -622,6 +758,18 @@ void curator_destroy(struct curator *c)
         c->groups = g->next;
         free(g);
     }
+    while (c->rparts) {
+        struct round_part *r = c->rparts;
+        c->rparts = r->next;
+        free(r);
+    }
+    while (c->pmax) {
+        struct part_max *m = c->pmax;
+        c->pmax = m->next;
+        free(m);
+    }
+    free(c->sft_gaps);
+    free(c->dpo_gaps);
     free(c->shard_dir);
     free(c);
 }

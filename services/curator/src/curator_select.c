@@ -1,6 +1,7 @@
 /* curator_select.c - training examples from one prompt's battles (rules in curator_select.h). */
 #include "curator_select.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -331,4 +332,35 @@ void curator_select(const Arena__V1__BattleResult *const *battles, size_t n,
     if (pol->reward_pairs) {
         select_rm(battles, n, out);
     }
+}
+
+double curator_gap_for_round(const double *gaps, size_t n, double fallback, uint32_t round)
+{
+    if (n == 0 || !gaps) {
+        return fallback;
+    }
+    size_t i = round == 0 ? 0 : (size_t)round - 1;
+    return gaps[i < n ? i : n - 1];
+}
+
+arena_err_t curator_gaps_parse(const char *const *v, size_t n, const char *key, double **out,
+                               char *errstr, size_t errstr_size)
+{
+    *out = NULL;
+    if (n == 0) {
+        return ARENA_ERR_OK;
+    }
+    double *g = arena_xcalloc(n, sizeof(*g));
+    for (size_t i = 0; i < n; i++) {
+        char *end = NULL;
+        g[i] = v[i] ? strtod(v[i], &end) : NAN;
+        if (!v[i] || end == v[i] || *end || !isfinite(g[i]) || !(g[i] >= 0)) {
+            free(g);
+            return arena_err_set(errstr, errstr_size, ARENA_ERR_INVALID,
+                                 "%s: item %zu: expected a number >= 0, got '%s'", key, i + 1,
+                                 v[i] ? v[i] : "(null)");
+        }
+    }
+    *out = g;
+    return ARENA_ERR_OK;
 }

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena/err.h"
+
 #include "arena/v1/battle.pb-c.h"
 
 struct curator_policy {
@@ -84,5 +86,14 @@ void curator_select(const Arena__V1__BattleResult *const *battles, size_t n,
 
 /* "sft" | "dpo" | "rm" */
 const char *curator_example_kind_name(enum curator_example_kind kind);
+
+/* Per-round thresholds (curator.sft_min_gap_by_round / dpo_min_gap_by_round): gaps[r - 1] for
+ * round r, the last value repeating for later rounds ([3.0, 1.0]: 3.0 in round 1, 1.0 after);
+ * round 0 uses gaps[0]; n == 0 -> fallback. */
+double curator_gap_for_round(const double *gaps, size_t n, double fallback, uint32_t round);
+/* Parse decimal strings ("3.0") into *out (caller frees; NULL when n == 0). ARENA_ERR_INVALID
+ * naming `key` and the item for a value that is not a finite number >= 0. */
+arena_err_t curator_gaps_parse(const char *const *v, size_t n, const char *key, double **out,
+                               char *errstr, size_t errstr_size);
 
 #endif

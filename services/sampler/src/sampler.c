@@ -2,20 +2,41 @@
  * battle completion, issue battles under the in-flight limit. See sampler.h. */
 #include "sampler.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena/codec.h"
+#include "arena/ctl.h"
 #include "arena/log.h"
 #include "arena/store.h"
 #include "arena/topics.h"
 #include "arena/util.h"
+#include "sampler_embed.h"
+#include "sampler_evalset.h"
+#include "sampler_ingest.h"
+#include "sampler_kmeans.h"
+#include "sampler_lang.h"
 #include "sampler_match.h"
 #include "sampler_pipeline.h"
+#include "sampler_rounds.h"
 
-enum { CF_POOL = 0, CF_PROMPT_IDS = 1, CF_ISSUED = 2, CF_META = 3, CF_EVAL = 4 };
-static const char *const sampler_cfs[] = {"pool", "prompt_ids", "issued", "meta", "eval"};
+/* CF evalmark: prompt_id -> "name@vN" of the eval set that claimed it (never issued for
+ * training); CF evalsets: "d/name@vN" -> JSONL export, "i/name@vN" -> info JSON, "v/name" ->
+ * latest version (u64) */
+enum {
+    CF_POOL = 0,
+    CF_PROMPT_IDS = 1,
+    CF_ISSUED = 2,
+    CF_META = 3,
+    CF_EVAL = 4,
+    CF_MARK = 5,
+    CF_SETS = 6
+};
+static const char *const sampler_cfs[] = {"pool", "prompt_ids", "issued",  "meta",
+                                          "eval", "evalmark",   "evalsets"};
+#define N_SAMPLER_CFS 7
 
 #define ISSUE_CHUNK_PROMPTS 64
 #define MAX_PAIRS 256
@@ -40,6 +61,15 @@ struct sampler {
     uint64_t decisions[SAMPLER_DECISION__COUNT];
     struct arena_metric *m_issued, *m_inflight, *m_decision[SAMPLER_DECISION__COUNT], *m_consumed;
     struct arena_metric *m_dup;
+    /* rounds: sampler.rounds > 0 -> nothing is issued for training before `round start N`;
+     * then the pool prompts of D_N (split by hash, or by order over round_total) */
+    uint32_t n_rounds;
+    enum sampler_rounds_split split;
+    uint32_t round;                    /* current round (0 = none started) */
+    uint64_t round_total;              /* pool size when the round started (order split) */
+    uint64_t round_prompts;            /* prompts of the current round issued */
+    uint64_t eval_marked;              /* pool prompts claimed by an eval set */
+    struct sampler_embedder *embedder; /* openai backend (NULL = built-in TF-IDF) */
 };
 
 static uint64_t meta_get(struct sampler *s, const char *key)
@@ -76,6 +106,10 @@ static void stage_meta(struct sampler *s, struct arena_batch *b)
     meta_put(b, "done", s->done);
     meta_put(b, "dropped", s->dropped);
     meta_put(b, "duplicates", s->duplicates);
+    meta_put(b, "round", s->round);
+    meta_put(b, "round_total", s->round_total);
+    meta_put(b, "round_prompts", s->round_prompts);
+    meta_put(b, "eval_marked", s->eval_marked);
 }
 
 static bool offsets_from_store(void *ctx, const char *topic, int32_t partition, int64_t *offset)
@@ -261,10 +295,36 @@ static bool can_issue(const struct sampler *s)
     if (per == 0 || s->cursor >= s->pool_size || s->svc->paused) {
         return false;
     }
+    if (s->n_rounds > 0 && s->round == 0 && s->mode == ARENA__V1__MATCH_MODE__MATCH_MODE_TRAIN) {
+        return false; /* waiting for `arenactl round start N` */
+    }
     if (cfg->sampler.max_battles > 0 && s->issued >= (uint64_t)cfg->sampler.max_battles) {
         return false;
     }
     return inflight(s) + per <= (uint64_t)cfg->sampler.max_in_flight || inflight(s) == 0;
+}
+
+static bool is_marked(struct sampler *s, const char *prompt_id)
+{
+    return arena_store_exists(s->store, CF_MARK, prompt_id, strlen(prompt_id));
+}
+
+static uint32_t round_of(const struct sampler *s, const char *prompt_id, uint64_t seq)
+{
+    if (s->split == SAMPLER_ROUNDS_ORDER) {
+        return sampler_round_by_order(seq, s->round_total, s->n_rounds);
+    }
+    return sampler_round_by_hash(prompt_id, s->n_rounds);
+}
+
+/* Pool entry seq belongs to D_round. With the order split, prompts that arrived after the
+ * round started (seq >= round_total) are split by hash. */
+static bool in_current_round(const struct sampler *s, const char *prompt_id, uint64_t seq)
+{
+    uint32_t r = s->split == SAMPLER_ROUNDS_ORDER && seq >= s->round_total
+                     ? sampler_round_by_hash(prompt_id, s->n_rounds)
+                     : round_of(s, prompt_id, seq);
+    return r == s->round;
 }
 
 static void issue(struct sampler *s)
@@ -285,11 +345,27 @@ static void issue(struct sampler *s)
         bool eval = p->role == ARENA__V1__PROMPT_ROLE__PROMPT_ROLE_EVAL ||
                     s->mode == ARENA__V1__MATCH_MODE__MATCH_MODE_EVAL;
         uint32_t round = eval ? 0 : (uint32_t)cfg->sampler.round;
+        if (!eval && is_marked(s, p->prompt_id)) {
+            arena_codec_free((ProtobufCMessage *)p); /* an eval item: never training */
+            continue;
+        }
+        if (!eval && s->n_rounds > 0) {
+            if (!in_current_round(s, p->prompt_id, s->cursor - 1)) {
+                arena_codec_free((ProtobufCMessage *)p);
+                continue;
+            }
+            round = s->round;
+            s->round_prompts++;
+        }
+        uint64_t sent = 0;
         for (size_t i = 0; i < s->n_pairs; i++) {
             for (uint32_t k = 0; k < s->samples; k++) {
                 Arena__V1__BattleRequest rq = ARENA__V1__BATTLE_REQUEST__INIT;
                 char id[33];
                 arena_battle_id(round, p->prompt_id, s->pairs[i].a, s->pairs[i].b, k, id);
+                if (arena_store_exists(s->store, CF_ISSUED, id, strlen(id))) {
+                    continue; /* a round started again: never issue a battle id twice */
+                }
                 rq.battle_id = id;
                 rq.round = round;
                 rq.prompt_id = p->prompt_id;
@@ -311,9 +387,10 @@ static void issue(struct sampler *s)
                 free(buf);
                 arena_batch_put(b, CF_ISSUED, id, strlen(id), "i", 1);
                 issued++;
+                sent++;
             }
         }
-        s->issued += battles_per_prompt(s);
+        s->issued += sent;
         arena_codec_free((ProtobufCMessage *)p);
     }
     if (chunk == 0) {
@@ -341,6 +418,440 @@ static void issue(struct sampler *s)
     arena_metric_add(s->m_issued, (double)issued);
 }
 
+/* ---- control commands: rounds and eval sets ---- */
+
+static json_t *ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *ctl_error(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_t *o = json_object();
+    json_object_set_new(o, "ok", json_false());
+    json_object_set_new(o, "error", json_string(msg));
+    return o;
+}
+
+static bool arg_int(json_t *args, const char *key, json_int_t def, json_int_t min, json_int_t *out,
+                    json_t **err)
+{
+    json_t *v = json_object_get(args, key);
+    if (!v) {
+        *out = def;
+        return true;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < min) {
+        *err = ctl_error("%s: expected an integer >= %lld", key, (long long)min);
+        return false;
+    }
+    *out = json_integer_value(v);
+    return true;
+}
+
+/* Prompts of the pool in D_n (eval items excluded). */
+static uint64_t round_size(struct sampler *s, uint32_t n)
+{
+    uint64_t count = 0, seq = 0;
+    struct arena_store_iter *it = arena_store_iter_new(s->store, CF_POOL, NULL, 0);
+    for (; arena_store_iter_valid(it); arena_store_iter_next(it), seq++) {
+        size_t len;
+        const char *v = arena_store_iter_value(it, &len);
+        Arena__V1__Prompt *p = NULL;
+        char errstr[128];
+        if (arena_codec_decode(&arena__v1__prompt__descriptor, v, len, NULL,
+                               (ProtobufCMessage **)&p, errstr, sizeof(errstr)) != ARENA_ERR_OK) {
+            continue;
+        }
+        uint32_t r = s->split == SAMPLER_ROUNDS_ORDER
+                         ? sampler_round_by_order(seq, s->pool_size, s->n_rounds)
+                         : sampler_round_by_hash(p->prompt_id, s->n_rounds);
+        if (r == n && !is_marked(s, p->prompt_id)) {
+            count++;
+        }
+        arena_codec_free((ProtobufCMessage *)p);
+    }
+    arena_store_iter_destroy(it);
+    return count;
+}
+
+static json_t *ctl_round_start(void *ctx, const char *cmd, json_t *args)
+{
+    struct sampler *s = ctx;
+    (void)cmd;
+    json_int_t n = 0;
+    json_t *err = NULL;
+    if (s->n_rounds == 0) {
+        return ctl_error("rounds are disabled (sampler.rounds is 0)");
+    }
+    if (s->mode != ARENA__V1__MATCH_MODE__MATCH_MODE_TRAIN) {
+        return ctl_error("rounds need sampler.mode train (this sampler runs %s)",
+                         s->svc->cfg->sampler.mode);
+    }
+    if (!arg_int(args, "round", 0, 1, &n, &err)) {
+        return err;
+    }
+    if (n < 1 || n > (json_int_t)s->n_rounds) {
+        return ctl_error("round: expected 1..%u (sampler.rounds), got %lld", s->n_rounds,
+                         (long long)n);
+    }
+    json_t *o = json_object();
+    if ((uint32_t)n != s->round) {
+        s->round = (uint32_t)n;
+        s->cursor = 0;
+        s->round_total = s->pool_size;
+        s->round_prompts = 0;
+        struct arena_batch *b = arena_batch_new();
+        stage_meta(s, b);
+        char errstr[256];
+        arena_err_t werr = arena_store_write(s->store, b, true, errstr, sizeof(errstr));
+        arena_batch_destroy(b);
+        if (werr != ARENA_ERR_OK) {
+            json_decref(o);
+            arena_service_error(s->svc, "state write failed: %s", errstr);
+            arena_stop_requested = 1;
+            return ctl_error("state write failed: %s", errstr);
+        }
+        ARENA_INFO("event=round_started round=%u split=%s pool=%llu", s->round,
+                   sampler_rounds_split_name(s->split), (unsigned long long)s->pool_size);
+    } else {
+        json_object_set_new(o, "already_current", json_true());
+    }
+    json_object_set_new(o, "ok", json_true());
+    json_object_set_new(o, "round", json_integer(s->round));
+    json_object_set_new(o, "rounds", json_integer(s->n_rounds));
+    json_object_set_new(o, "split", json_string(sampler_rounds_split_name(s->split)));
+    json_object_set_new(o, "prompts", json_integer((json_int_t)round_size(s, s->round)));
+    return o;
+}
+
+static bool evalset_name_ok(const char *n)
+{
+    size_t len = strlen(n);
+    if (len == 0 || len > 64) {
+        return false;
+    }
+    for (const char *p = n; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static uint64_t sets_u64(struct sampler *s, const char *key)
+{
+    char *v = NULL;
+    size_t len = 0;
+    uint64_t out = 0;
+    if (arena_store_get(s->store, CF_SETS, key, strlen(key), &v, &len) == ARENA_ERR_OK &&
+        len == 8) {
+        memcpy(&out, v, 8);
+    }
+    free(v);
+    return out;
+}
+
+struct evalset_pool {
+    struct sampler_evalset_item *items;
+    Arena__V1__Prompt **prompts;
+    char **texts;
+    size_t n, cap;
+};
+
+static void evalset_pool_fini(struct evalset_pool *ep)
+{
+    for (size_t i = 0; i < ep->n; i++) {
+        arena_codec_free((ProtobufCMessage *)ep->prompts[i]);
+        free(ep->texts[i]);
+    }
+    free(ep->items);
+    free(ep->prompts);
+    free(ep->texts);
+}
+
+/* Dense unit-length embeddings (n * *dim) of the candidates: the openai backend when
+ * configured, else a TF-IDF of 2^12 dims fitted on the candidates. */
+static float *evalset_embed(struct sampler *s, struct evalset_pool *ep, int *dim, char *errstr,
+                            size_t errstr_size)
+{
+    struct sampler_embedder *e = s->embedder;
+    bool own = false;
+    if (!e) {
+        struct sampler_tfidf_opts to = {
+            .dim_bits = 12, .ngram_min = 3, .ngram_max = 5, .max_df = 0.5};
+        e = sampler_embed_tfidf_new(&to, errstr, errstr_size);
+        if (!e) {
+            return NULL;
+        }
+        own = true;
+        sampler_embed_tfidf_fit(e, (const char *const *)ep->texts, ep->n);
+    }
+    float *x = NULL;
+    struct sampler_vec *vecs = arena_xcalloc(ep->n, sizeof(*vecs));
+    arena_err_t err = ARENA_ERR_OK;
+    for (size_t off = 0; off < ep->n && err == ARENA_ERR_OK; off += 64) {
+        size_t m = ep->n - off < 64 ? ep->n - off : 64;
+        err = sampler_embed(e, (const char *const *)ep->texts + off, m, vecs + off, errstr,
+                            errstr_size);
+    }
+    if (err == ARENA_ERR_OK) {
+        *dim = (int)vecs[0].dim;
+        x = arena_xcalloc(ep->n * (size_t)*dim, sizeof(float));
+        for (size_t i = 0; i < ep->n; i++) {
+            sampler_vec_to_dense(&vecs[i], x + i * (size_t)*dim);
+        }
+    }
+    for (size_t i = 0; i < ep->n; i++) {
+        sampler_vec_fini(&vecs[i]);
+    }
+    free(vecs);
+    if (own) {
+        sampler_embedder_destroy(e);
+    }
+    return x;
+}
+
+static json_t *ctl_evalset_build(void *ctx, const char *cmd, json_t *args)
+{
+    struct sampler *s = ctx;
+    (void)cmd;
+    const char *name = json_string_value(json_object_get(args, "name"));
+    const char *mode = json_string_value(json_object_get(args, "mode"));
+    json_int_t k = 0, per = 0, top = 0, hpc = 0, seed = 0;
+    json_t *err = NULL;
+    struct sampler_evalset_opts eo = {0};
+    char errstr[512];
+    if (!name || !evalset_name_ok(name)) {
+        return ctl_error("name: expected 1-64 of [A-Za-z0-9._-], got '%s'", name ? name : "");
+    }
+    if (sampler_evalset_kind_parse(mode ? mode : "diverse", &eo.kind) != ARENA_ERR_OK) {
+        return ctl_error("mode: expected diverse|hard|mix, got '%s'", mode);
+    }
+    if (!arg_int(args, "clusters", 10, 1, &k, &err) ||
+        !arg_int(args, "per_cluster", 2, 1, &per, &err) ||
+        !arg_int(args, "top", 0, 0, &top, &err) ||
+        !arg_int(args, "hard_per_cluster", 0, 0, &hpc, &err) ||
+        !arg_int(args, "seed", 42, 0, &seed, &err)) {
+        return err;
+    }
+    if (eo.kind != SAMPLER_EVALSET_DIVERSE && top < 1) {
+        return ctl_error("top: mode %s needs --top N >= 1", sampler_evalset_kind_name(eo.kind));
+    }
+    eo.per_cluster = (int)per;
+    eo.hard_n = (int)top;
+    eo.hard_per_cluster = (int)hpc;
+    eo.seed = (uint64_t)seed;
+    /* candidates: the pool minus items already claimed by an eval set */
+    struct evalset_pool ep = {0};
+    struct arena_store_iter *it = arena_store_iter_new(s->store, CF_POOL, NULL, 0);
+    for (; arena_store_iter_valid(it); arena_store_iter_next(it)) {
+        size_t len;
+        const char *v = arena_store_iter_value(it, &len);
+        Arena__V1__Prompt *p = NULL;
+        if (arena_codec_decode(&arena__v1__prompt__descriptor, v, len, NULL,
+                               (ProtobufCMessage **)&p, errstr, sizeof(errstr)) != ARENA_ERR_OK) {
+            continue;
+        }
+        if (is_marked(s, p->prompt_id)) {
+            arena_codec_free((ProtobufCMessage *)p);
+            continue;
+        }
+        if (ep.n == ep.cap) {
+            ep.cap = ep.cap ? 2 * ep.cap : 256;
+            ep.items = arena_xrealloc(ep.items, ep.cap * sizeof(*ep.items));
+            ep.prompts = arena_xrealloc(ep.prompts, ep.cap * sizeof(*ep.prompts));
+            ep.texts = arena_xrealloc(ep.texts, ep.cap * sizeof(*ep.texts));
+        }
+        ep.prompts[ep.n] = p;
+        ep.texts[ep.n] = sampler_prompt_text(p);
+        struct sampler_evalset_item *item = &ep.items[ep.n];
+        memset(item, 0, sizeof(*item));
+        item->prompt_id = p->prompt_id;
+        item->text = instruction_of(p);
+        item->has_difficulty =
+            p->difficulty_present_case == ARENA__V1__PROMPT__DIFFICULTY_PRESENT_DIFFICULTY;
+        item->difficulty = p->difficulty;
+        ep.n++;
+    }
+    arena_store_iter_destroy(it);
+    if (ep.n == 0) {
+        evalset_pool_fini(&ep);
+        return ctl_error("the training pool has no prompt left to build an eval set from");
+    }
+    if ((size_t)k > ep.n) {
+        size_t n = ep.n;
+        evalset_pool_fini(&ep);
+        return ctl_error("clusters: %lld clusters for %zu candidate prompts", (long long)k, n);
+    }
+    int64_t t0 = arena_mono_ms();
+    int dim = 0;
+    float *x = evalset_embed(s, &ep, &dim, errstr, sizeof(errstr));
+    if (!x) {
+        evalset_pool_fini(&ep);
+        return ctl_error("embedding failed: %s", errstr);
+    }
+    struct sampler_kmeans_opts ko = {.k = (int)k,
+                                     .max_iter = 100,
+                                     .tol = 1e-6,
+                                     .seed = (uint64_t)seed,
+                                     .metric = SAMPLER_KMEANS_COSINE};
+    struct sampler_kmeans_result km = {0};
+    if (sampler_kmeans_fit(x, ep.n, dim, &ko, &km, errstr, sizeof(errstr)) != ARENA_ERR_OK) {
+        free(x);
+        evalset_pool_fini(&ep);
+        return ctl_error("k-means: %s", errstr);
+    }
+    free(x);
+    for (size_t i = 0; i < ep.n; i++) {
+        ep.items[i].cluster = km.assign[i];
+    }
+    size_t *sel = NULL, n_sel = 0;
+    if (sampler_evalset_select(ep.items, ep.n, &eo, &sel, &n_sel, errstr, sizeof(errstr)) !=
+        ARENA_ERR_OK) {
+        sampler_kmeans_result_fini(&km);
+        evalset_pool_fini(&ep);
+        return ctl_error("%s", errstr);
+    }
+    if (n_sel == 0) {
+        free(sel);
+        sampler_kmeans_result_fini(&km);
+        evalset_pool_fini(&ep);
+        return ctl_error("no prompt selected (mode hard needs prompts with a difficulty field)");
+    }
+    /* version, JSONL, marks */
+    char vkey[80], set_id[96], key[112];
+    snprintf(vkey, sizeof(vkey), "v/%s", name);
+    uint64_t version = sets_u64(s, vkey) + 1;
+    snprintf(set_id, sizeof(set_id), "%s@v%llu", name, (unsigned long long)version);
+    char *jsonl = NULL;
+    size_t jsonl_len = 0;
+    FILE *mf = open_memstream(&jsonl, &jsonl_len);
+    arena_err_t werr =
+        sampler_evalset_write_jsonl(mf, ep.items, sel, n_sel, set_id, errstr, sizeof(errstr));
+    fclose(mf);
+    json_t *reply;
+    if (werr != ARENA_ERR_OK) {
+        reply = ctl_error("export: %s", errstr);
+    } else {
+        struct arena_batch *b = arena_batch_new();
+        snprintf(key, sizeof(key), "d/%s", set_id);
+        arena_batch_put(b, CF_SETS, key, strlen(key), jsonl, jsonl_len);
+        json_t *info = json_object();
+        json_object_set_new(info, "name", json_string(name));
+        json_object_set_new(info, "version", json_integer((json_int_t)version));
+        json_object_set_new(info, "id", json_string(set_id));
+        json_object_set_new(info, "mode", json_string(sampler_evalset_kind_name(eo.kind)));
+        json_object_set_new(info, "clusters", json_integer(k));
+        json_object_set_new(info, "per_cluster", json_integer(per));
+        json_object_set_new(info, "top", json_integer(top));
+        json_object_set_new(info, "seed", json_integer(seed));
+        json_object_set_new(info, "items", json_integer((json_int_t)n_sel));
+        json_object_set_new(info, "candidates", json_integer((json_int_t)ep.n));
+        json_object_set_new(
+            info, "embeddings",
+            json_string(s->embedder ? sampler_embedder_name(s->embedder) : "tfidf"));
+        json_object_set_new(info, "created_at_ms", json_integer(arena_now_ms()));
+        char *itext = json_dumps(info, JSON_COMPACT);
+        snprintf(key, sizeof(key), "i/%s", set_id);
+        arena_batch_put(b, CF_SETS, key, strlen(key), itext, strlen(itext));
+        free(itext);
+        arena_batch_put(b, CF_SETS, vkey, strlen(vkey), &version, 8);
+        for (size_t i = 0; i < n_sel; i++) {
+            const char *id = ep.items[sel[i]].prompt_id;
+            arena_batch_put(b, CF_MARK, id, strlen(id), set_id, strlen(set_id));
+        }
+        s->eval_marked += n_sel;
+        stage_meta(s, b);
+        if (arena_store_write(s->store, b, true, errstr, sizeof(errstr)) != ARENA_ERR_OK) {
+            s->eval_marked -= n_sel;
+            arena_service_error(s->svc, "state write failed: %s", errstr);
+            reply = ctl_error("state write failed: %s", errstr);
+            json_decref(info);
+        } else {
+            /* registered for decontamination: later copies never enter training */
+            for (size_t i = 0; i < n_sel; i++) {
+                sampler_pipeline_add_eval(s->pipeline, ep.items[sel[i]].prompt_id,
+                                          ep.items[sel[i]].text);
+            }
+            json_object_set_new(info, "ok", json_true());
+            json_object_set_new(info, "ms", json_integer(arena_mono_ms() - t0));
+            json_object_set_new(info, "iterations", json_integer(km.iterations));
+            reply = info;
+            ARENA_INFO("event=evalset_built id=%s mode=%s items=%zu candidates=%zu clusters=%lld",
+                       set_id, sampler_evalset_kind_name(eo.kind), n_sel, ep.n, (long long)k);
+        }
+        arena_batch_destroy(b);
+    }
+    free(jsonl);
+    free(sel);
+    sampler_kmeans_result_fini(&km);
+    evalset_pool_fini(&ep);
+    return reply;
+}
+
+static json_t *ctl_evalset_list(void *ctx, const char *cmd, json_t *args)
+{
+    struct sampler *s = ctx;
+    (void)cmd;
+    (void)args;
+    json_t *sets = json_array();
+    struct arena_store_iter *it = arena_store_iter_new(s->store, CF_SETS, "i/", 2);
+    for (; arena_store_iter_valid(it); arena_store_iter_next(it)) {
+        size_t len;
+        const char *v = arena_store_iter_value(it, &len);
+        json_t *info = json_loadb(v, len, 0, NULL);
+        if (info) {
+            json_array_append_new(sets, info);
+        }
+    }
+    arena_store_iter_destroy(it);
+    json_t *o = json_object();
+    json_object_set_new(o, "ok", json_true());
+    json_object_set_new(o, "evalsets", sets);
+    return o;
+}
+
+static json_t *ctl_evalset_export(void *ctx, const char *cmd, json_t *args)
+{
+    struct sampler *s = ctx;
+    (void)cmd;
+    const char *name = json_string_value(json_object_get(args, "name"));
+    json_int_t version = 0;
+    json_t *err = NULL;
+    if (!name || !evalset_name_ok(name)) {
+        return ctl_error("name: expected 1-64 of [A-Za-z0-9._-], got '%s'", name ? name : "");
+    }
+    if (!arg_int(args, "version", 0, 0, &version, &err)) {
+        return err;
+    }
+    char key[112];
+    snprintf(key, sizeof(key), "v/%s", name);
+    uint64_t latest = sets_u64(s, key);
+    if (latest == 0) {
+        return ctl_error("no eval set named '%s'", name);
+    }
+    if (version == 0) {
+        version = (json_int_t)latest;
+    }
+    snprintf(key, sizeof(key), "d/%s@v%lld", name, (long long)version);
+    char *v = NULL;
+    size_t len = 0;
+    if (arena_store_get(s->store, CF_SETS, key, strlen(key), &v, &len) != ARENA_ERR_OK) {
+        return ctl_error("eval set '%s' has no version %lld (latest v%llu)", name,
+                         (long long)version, (unsigned long long)latest);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "ok", json_true());
+    json_object_set_new(o, "name", json_string(name));
+    json_object_set_new(o, "version", json_integer(version));
+    json_object_set_new(o, "jsonl", json_stringn(v, len));
+    free(v);
+    return o;
+}
+
 /* ---- lifecycle ---- */
 
 static json_t *status_cb(void *ctx)
@@ -362,6 +873,17 @@ static json_t *status_cb(void *ctx)
                             json_integer((json_int_t)s->decisions[i]));
     }
     json_object_set_new(o, "prompts", d);
+    json_object_set_new(o, "rounds", json_integer(s->n_rounds));
+    json_object_set_new(o, "round", json_integer(s->round));
+    json_object_set_new(o, "split", json_string(sampler_rounds_split_name(s->split)));
+    json_object_set_new(o, "round_prompts", json_integer((json_int_t)s->round_prompts));
+    /* every pool prompt visited for the current round and every battle resulted */
+    json_object_set_new(o, "round_complete",
+                        json_boolean(s->n_rounds > 0 && s->round > 0 && s->cursor >= s->pool_size &&
+                                     inflight(s) == 0));
+    json_object_set_new(o, "eval_marked", json_integer((json_int_t)s->eval_marked));
+    json_object_set_new(o, "embed_errors",
+                        json_integer((json_int_t)sampler_pipeline_embed_errors(s->pipeline)));
     return o;
 }
 
@@ -390,6 +912,9 @@ static void rebuild_pipeline(struct sampler *s)
         if (arena_codec_decode(&arena__v1__prompt__descriptor, v, len, NULL,
                                (ProtobufCMessage **)&p, errstr, sizeof(errstr)) == ARENA_ERR_OK) {
             sampler_pipeline_offer(s->pipeline, p->prompt_id, instruction_of(p), match);
+            if (is_marked(s, p->prompt_id)) {
+                sampler_pipeline_add_eval(s->pipeline, p->prompt_id, instruction_of(p));
+            }
             arena_codec_free((ProtobufCMessage *)p);
         }
     }
@@ -430,7 +955,19 @@ struct sampler *sampler_new(struct arena_service *svc, char *errstr, size_t errs
         sampler_destroy(s);
         return NULL;
     }
-    s->n_pairs = sampler_match_all_pairs(s->models, s->n_models, s->pairs, MAX_PAIRS);
+    const char *anchor = cfg->sampler.anchor;
+    if (s->mode == ARENA__V1__MATCH_MODE__MATCH_MODE_EVAL && anchor && *anchor) {
+        /* eval against an anchor: every other model meets the anchor only */
+        for (size_t i = 0; i < s->n_models && s->n_pairs < MAX_PAIRS; i++) {
+            if (strcmp(s->models[i], anchor) != 0) {
+                s->pairs[s->n_pairs].a = s->models[i];
+                s->pairs[s->n_pairs].b = anchor;
+                s->n_pairs++;
+            }
+        }
+    } else {
+        s->n_pairs = sampler_match_all_pairs(s->models, s->n_models, s->pairs, MAX_PAIRS);
+    }
     if (s->n_pairs == 0) {
         arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
                       "sampler: fewer than two distinct models to match (sampler.target, "
@@ -443,13 +980,58 @@ struct sampler *sampler_new(struct arena_service *svc, char *errstr, size_t errs
     po.min_length = (int)cfg->sampler.min_length;
     po.prefix_dedup = cfg->sampler.dedup_prefix;
     po.minhash_dedup = cfg->sampler.dedup_minhash;
+    po.prefix_tokens = (int)cfg->sampler.prefix_tokens;
+    po.shingle = (int)cfg->sampler.shingle;
+    po.permutations = (int)cfg->sampler.permutations;
+    po.bands = (int)cfg->sampler.bands;
+    po.jaccard_threshold = cfg->sampler.jaccard;
+    po.decontam = cfg->sampler.decontam;
+    po.decontam_top_k = (int)cfg->sampler.decontam_top_k;
+    po.decontam_threshold = cfg->sampler.decontam_threshold;
+    if (sampler_lang_hook(cfg->sampler.language, &po.language_hook, errstr, errstr_size) !=
+        ARENA_ERR_OK) {
+        sampler_destroy(s);
+        return NULL;
+    }
+    if (sampler_rounds_split_parse(cfg->sampler.split, &s->split) != ARENA_ERR_OK) {
+        arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                      "sampler.split: expected hash|order, got '%s'", cfg->sampler.split);
+        sampler_destroy(s);
+        return NULL;
+    }
+    s->n_rounds = (uint32_t)cfg->sampler.rounds;
+    if (strcmp(cfg->sampler.embeddings, "builtin") != 0) {
+        const struct arena_model_cfg *em = arena_config_model(cfg, cfg->sampler.embeddings);
+        if (!em || strcmp(em->backend, "openai") != 0) {
+            arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                          "sampler.embeddings: expected builtin or a configured model with "
+                          "backend openai, got '%s'",
+                          cfg->sampler.embeddings);
+            sampler_destroy(s);
+            return NULL;
+        }
+        struct sampler_openai_embed_opts eo = {
+            .base_url = em->base_url,
+            .model = em->model && *em->model ? em->model : em->name,
+            .api_key_env = em->api_key_env,
+            .batch = 64,
+            .timeout_ms = em->timeout_ms,
+        };
+        s->embedder = sampler_embed_openai_new(&eo, errstr, errstr_size);
+        if (!s->embedder) {
+            sampler_destroy(s);
+            return NULL;
+        }
+        po.embedder = s->embedder;
+    }
     s->pipeline = sampler_pipeline_new(&po, errstr, errstr_size);
     if (!s->pipeline) {
         sampler_destroy(s);
         return NULL;
     }
     s->batch = arena_batch_new();
-    s->store = arena_store_open(svc->svc->state_dir, sampler_cfs, 5, errstr, errstr_size);
+    s->store =
+        arena_store_open(svc->svc->state_dir, sampler_cfs, N_SAMPLER_CFS, errstr, errstr_size);
     if (!s->store) {
         sampler_destroy(s);
         return NULL;
@@ -460,6 +1042,16 @@ struct sampler *sampler_new(struct arena_service *svc, char *errstr, size_t errs
     s->done = meta_get(s, "done");
     s->dropped = meta_get(s, "dropped");
     s->duplicates = meta_get(s, "duplicates");
+    s->round = (uint32_t)meta_get(s, "round");
+    s->round_total = meta_get(s, "round_total");
+    s->round_prompts = meta_get(s, "round_prompts");
+    s->eval_marked = meta_get(s, "eval_marked");
+    if (s->n_rounds > 0 && s->round > s->n_rounds) {
+        arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                      "sampler.rounds: %u, but the state is in round %u", s->n_rounds, s->round);
+        sampler_destroy(s);
+        return NULL;
+    }
     rebuild_pipeline(s);
     s->producer = arena_producer_new(cfg, "sampler", errstr, errstr_size);
     if (!s->producer) {
@@ -496,6 +1088,12 @@ struct sampler *sampler_new(struct arena_service *svc, char *errstr, size_t errs
     }
     svc->status_fn = status_cb;
     svc->status_ctx = s;
+    if (svc->ctl) {
+        arena_ctl_register(svc->ctl, "round_start", ctl_round_start, s);
+        arena_ctl_register(svc->ctl, "evalset_build", ctl_evalset_build, s);
+        arena_ctl_register(svc->ctl, "evalset_list", ctl_evalset_list, s);
+        arena_ctl_register(svc->ctl, "evalset_export", ctl_evalset_export, s);
+    }
     return s;
 }
 
@@ -540,6 +1138,7 @@ void sampler_destroy(struct sampler *s)
     arena_store_close(s->store);
     arena_batch_destroy(s->batch);
     sampler_pipeline_destroy(s->pipeline);
+    sampler_embedder_destroy(s->embedder);
     free(s->models);
     free(s->done_ids);
     free(s);
