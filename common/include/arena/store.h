@@ -57,6 +57,15 @@ const char *arena_store_iter_key(struct arena_store_iter *it, size_t *len);
 const char *arena_store_iter_value(struct arena_store_iter *it, size_t *len);
 void arena_store_iter_destroy(struct arena_store_iter *it);
 
+/* ---- helpers (store_util.c) ---- */
+/* u64 values stored big-endian under a string key; a missing or malformed value reads as 0. */
+uint64_t arena_store_get_u64(struct arena_store *s, int cf, const char *key);
+void arena_batch_put_u64(struct arena_batch *b, int cf, const char *key, uint64_t v);
+/* An arena_offset_provider (kafka.h) whose ctx is the store: resume each partition at the
+ * "next offset" the store's last WriteBatch recorded. */
+bool arena_store_offset_provider(void *store, const char *topic, int32_t partition,
+                                 int64_t *offset);
+
 /* Approximate on-disk size in bytes (for the store-size metric). */
 uint64_t arena_store_size(struct arena_store *s);
 

@@ -53,6 +53,12 @@ int arena_sha256_file(const char *path, char out[65], uint64_t *bytes);
 uint64_t arena_hash64(const void *data, size_t n, uint64_t seed);
 uint64_t arena_mix64(uint64_t x);
 
+/* Big-endian integers for RocksDB keys (byte order = numeric order); store_util.c. */
+void arena_be32(uint32_t v, uint8_t out[4]);
+uint32_t arena_rd_be32(const uint8_t in[4]);
+void arena_be64(uint64_t v, uint8_t out[8]);
+uint64_t arena_rd_be64(const uint8_t in[8]);
+
 /* Deterministic ids (ARCHITECTURE.md §3). Output: 32 lowercase hex chars + NUL. */
 /* battle_id = hash(round, prompt_id, sorted(model_a, model_b), sample_index) */
 void arena_battle_id(uint32_t round, const char *prompt_id, const char *model_a,
