@@ -15,6 +15,7 @@
 #include "arena/topics.h"
 #include "arena/util.h"
 #include "rater_engine.h"
+#include "rater_web.h"
 
 enum { CF_IDS = 0, CF_LOG = 1, CF_META = 2 };
 static const char *const rater_cfs[] = {"ids", "log", "meta"};
@@ -44,8 +45,14 @@ struct rater {
     char (*batch_ids)[33];
     size_t n_batch_ids, cap_batch_ids;
     pthread_mutex_t snap_lock;
-    char *snapshot_json;          /* /leaderboard.json */
-    Arena__V1__Leaderboard *last; /* last published (owned, built by us) */
+    char *snapshot_json;              /* /leaderboard.json */
+    Arena__V1__Leaderboard *last;     /* last published (owned, built by us) */
+    char *page_html;                  /* / (rater_web.h), under snap_lock */
+    char *pairs_json;                 /* /pairs.json, under snap_lock */
+    struct rater_web_history history; /* (time, battles) at each publish; loop thread only */
+    void *last_lb_buf;                /* the last published Leaderboard, packed */
+    size_t last_lb_len;
+    int64_t last_history_ms; /* mono time of the last history point */
     struct arena_metric *m_consumed, *m_dup, *m_lag, *m_fit, *m_store, *m_outcome[6];
 };
 
@@ -120,6 +127,43 @@ static void replay_log(struct rater *r)
     r->duplicates = meta_get(r, "duplicates");
 }
 
+/* The web page and the pairwise matrix of a leaderboard being published (loop thread): pair
+ * counts from the engine, models in leaderboard order (the best RATER_WEB_PAIRS_MAX). */
+#define RATER_WEB_PAIRS_MAX 64
+#define RATER_WEB_REFRESH_S 5
+#define RATER_WEB_HISTORY_GAP_MS 2000 /* history points at least this far apart */
+#define RATER_WEB_IDLE_MS 5000        /* a history point (and a new page) at least this often */
+static void build_web(struct rater *r, const Arena__V1__Leaderboard *lb, char **page,
+                      char **pairs_json)
+{
+    size_t n = lb->n_rows < RATER_WEB_PAIRS_MAX ? lb->n_rows : RATER_WEB_PAIRS_MAX;
+    const char **names = arena_xcalloc(n + 1, sizeof(*names));
+    for (size_t i = 0; i < n; i++) {
+        names[i] = lb->rows[i]->model;
+    }
+    struct rater_web_pairs pairs;
+    rater_web_pairs_init(&pairs, n, names);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = i + 1; j < n; j++) {
+            uint64_t wi, wj, ties;
+            rater_battles_pair_counts(r->battles, names[i], names[j], &wi, &wj, &ties);
+            rater_web_pairs_set(&pairs, i, j, wi, wj, ties);
+        }
+    }
+    struct rater_web_page pg = {
+        .lb = lb, .pairs = &pairs, .history = &r->history, .refresh_s = RATER_WEB_REFRESH_S};
+    struct arena_buf b;
+    arena_buf_init(&b);
+    rater_web_render(&pg, &b);
+    *page = arena_buf_steal(&b, NULL);
+    arena_buf_fini(&b);
+    json_t *js = rater_web_pairs_to_json(&pairs);
+    *pairs_json = json_dumps(js, JSON_COMPACT);
+    json_decref(js);
+    rater_web_pairs_fini(&pairs);
+    free(names);
+}
+
 static void publish(struct rater *r)
 {
     struct rater_table t;
@@ -176,11 +220,21 @@ static void publish(struct rater *r)
     json_t *js = arena_leaderboard_to_json(&lb);
     char *text = json_dumps(js, JSON_INDENT(2));
     json_decref(js);
+    rater_web_history_note(&r->history, lb.updated_at_ms, r->rated, RATER_WEB_HISTORY_GAP_MS);
+    r->last_history_ms = arena_mono_ms();
+    char *page = NULL, *pairs = NULL;
+    build_web(r, &lb, &page, &pairs);
     pthread_mutex_lock(&r->snap_lock);
     free(r->snapshot_json);
     r->snapshot_json = text;
+    free(r->page_html);
+    r->page_html = page;
+    free(r->pairs_json);
+    r->pairs_json = pairs;
     pthread_mutex_unlock(&r->snap_lock);
-    free(buf);
+    free(r->last_lb_buf);
+    r->last_lb_buf = buf; /* kept to redraw the page while idle */
+    r->last_lb_len = len;
     free(rows);
     free(rowp);
     rater_table_fini(&t);
@@ -202,6 +256,68 @@ static int http_leaderboard(void *ctx, const char *path, const char *query, stru
     } else {
         arena_buf_puts(body, "{\"battles\":0,\"models\":[]}");
     }
+    pthread_mutex_unlock(&r->snap_lock);
+    arena_buf_puts(body, "\n");
+    return 200;
+}
+
+/* No publish for a while: add a history point and redraw the page (battles-over-time goes on,
+ * flat) from the last published leaderboard. */
+static void web_idle_tick(struct rater *r)
+{
+    rater_web_history_note(&r->history, arena_now_ms(), r->rated, RATER_WEB_HISTORY_GAP_MS);
+    r->last_history_ms = arena_mono_ms();
+    if (!r->last_lb_buf) {
+        return;
+    }
+    Arena__V1__Leaderboard *lb =
+        arena__v1__leaderboard__unpack(NULL, r->last_lb_len, r->last_lb_buf);
+    if (!lb) {
+        return; /* cannot happen: we packed it */
+    }
+    char *page = NULL, *pairs = NULL;
+    build_web(r, lb, &page, &pairs);
+    arena__v1__leaderboard__free_unpacked(lb, NULL);
+    pthread_mutex_lock(&r->snap_lock);
+    free(r->page_html);
+    r->page_html = page;
+    free(r->pairs_json);
+    r->pairs_json = pairs;
+    pthread_mutex_unlock(&r->snap_lock);
+}
+
+/* / : the HTML page (rater_web.h), rendered at publish time */
+static int http_page(void *ctx, const char *path, const char *query, struct arena_buf *body,
+                     const char **content_type)
+{
+    struct rater *r = ctx;
+    (void)path;
+    (void)query;
+    *content_type = "text/html; charset=utf-8";
+    pthread_mutex_lock(&r->snap_lock);
+    if (r->page_html) {
+        arena_buf_puts(body, r->page_html);
+    }
+    pthread_mutex_unlock(&r->snap_lock);
+    if (body->len == 0) {
+        struct rater_web_page pg = {.refresh_s = RATER_WEB_REFRESH_S};
+        rater_web_render(&pg, body);
+    }
+    return 200;
+}
+
+/* /pairs.json : pairwise win rates and counts, models in leaderboard order */
+static int http_pairs(void *ctx, const char *path, const char *query, struct arena_buf *body,
+                      const char **content_type)
+{
+    struct rater *r = ctx;
+    (void)path;
+    (void)query;
+    *content_type = "application/json";
+    pthread_mutex_lock(&r->snap_lock);
+    arena_buf_puts(body, r->pairs_json ? r->pairs_json
+                                       : "{\"models\":[],\"win_rate\":[],\"games\":[],"
+                                         "\"wins\":[],\"ties\":[]}");
     pthread_mutex_unlock(&r->snap_lock);
     arena_buf_puts(body, "\n");
     return 200;
@@ -411,6 +527,7 @@ struct rater *rater_new(struct arena_service *svc, char *errstr, size_t errstr_s
     struct rater *r = arena_xcalloc(1, sizeof(*r));
     r->svc = svc;
     pthread_mutex_init(&r->snap_lock, NULL);
+    rater_web_history_init(&r->history, RATER_WEB_HISTORY_DEFAULT);
     rater_opts_default(&r->opts);
     r->opts.method = cfg->rater.method;
     r->opts.bootstrap = (int)cfg->rater.bootstrap;
@@ -479,6 +596,8 @@ struct rater *rater_new(struct arena_service *svc, char *errstr, size_t errstr_s
     }
     if (svc->http) {
         arena_http_route(svc->http, "/leaderboard.json", http_leaderboard, r);
+        arena_http_route(svc->http, "/", http_page, r);
+        arena_http_route(svc->http, "/pairs.json", http_pairs, r);
     }
     if (svc->ctl) {
         arena_ctl_register(svc->ctl, "battle_ids", ctl_battle_ids, r);
@@ -493,6 +612,8 @@ int rater_run(struct rater *r)
     struct arena_service *svc = r->svc;
     const struct arena_config *cfg = svc->cfg;
     int64_t last_gauge = 0;
+    rater_web_history_note(&r->history, arena_now_ms(), r->rated, RATER_WEB_HISTORY_GAP_MS);
+    r->last_history_ms = arena_mono_ms();
     if (r->rated > 0) {
         publish(r);
     }
@@ -517,6 +638,9 @@ int rater_run(struct rater *r)
         if (fresh > 0 && (fresh >= (uint64_t)cfg->rater.every_battles ||
                           now - r->last_publish_ms >= cfg->rater.every_ms)) {
             publish(r);
+        }
+        if (now - r->last_history_ms >= RATER_WEB_IDLE_MS) {
+            web_idle_tick(r);
         }
         if (now - last_gauge >= 1000) {
             arena_metric_set(r->m_lag, (double)arena_consumer_lag(r->consumer));
@@ -551,6 +675,10 @@ void rater_destroy(struct rater *r)
     rater_elo_destroy(r->elo);
     free(r->batch_ids);
     free(r->snapshot_json);
+    free(r->page_html);
+    free(r->pairs_json);
+    free(r->last_lb_buf);
+    rater_web_history_fini(&r->history);
     free(r->anchor_model);
     pthread_mutex_destroy(&r->snap_lock);
     free(r);

@@ -541,7 +541,8 @@ static void render_heatmap(const struct rater_web_pairs *p, int max_models, stru
     }
     double lw = 7.0 * (double)(longest < 20 ? longest : 20);
     double left = fmax(60, 20 + lw), top = fmax(40, 22 + 0.66 * lw);
-    double W = left + cell * (double)shown + 10, H = top + cell * (double)shown + 10;
+    double W = left + cell * (double)shown + fmax(10, 0.77 * lw - cell / 2 + 10);
+    double H = top + cell * (double)shown + 10;
     arena_buf_printf(o,
                      "<svg id=\"heatmap\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
                      "aria-label=\"pairwise win rate\" style=\"max-width:%.0fpx\">\n",
