@@ -32,6 +32,8 @@ ASAN_BUILD=${ARENA_ASAN_BUILD_DIR:-$ARENA_ROOT/build-asan}
 # deployment checks need these; node/npm validate the Kubernetes manifests
 EXTRA_PKGS=(docker-compose yamllint)
 command -v npm >/dev/null 2>&1 || EXTRA_PKGS+=(nodejs npm)
+# the leaderboard page e2e test renders the rater's page in headless Chromium
+command -v chromium >/dev/null 2>&1 || EXTRA_PKGS+=(chromium fonts-liberation)
 echo "==> checking packages"
 arena_install_packages "${EXTRA_PKGS[@]}" || exit 1
 
