@@ -55,6 +55,15 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 [ "$ok" = 1 ] || { cat "$WORK/lb.json" || true; echo "FAIL: leaderboard never reached $BATTLES battles"; exit 1; }
+# the sampler may issue a few battles past the target: wait until no publication is pending
+# (the rater publishes fresh battles within rater.every_ms = 2 s)
+stamp() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["updated_at_ms"])' "$1"; }
+for _ in $(seq 1 20); do
+    sleep 2.5
+    curl -sf "$URL/leaderboard.json" -o "$WORK/lb_next.json" || { echo "FAIL: GET /leaderboard.json"; exit 1; }
+    [ "$(stamp "$WORK/lb.json")" = "$(stamp "$WORK/lb_next.json")" ] && break
+    mv "$WORK/lb_next.json" "$WORK/lb.json"
+done
 # battles-over-time needs two history points: the rater adds one at least every 5 s
 for _ in $(seq 1 75); do
     curl -sf "$URL/" | grep -q "<polyline" && break
