@@ -263,6 +263,17 @@ static void test_page_empty_and_degenerate(void **state)
     assert_null(strstr(html, "\"nan"));
     assert_null(strstr(html, "\"-nan"));
     free(html);
+
+    /* absurd scales (rating 1e17, a CI narrower than a double's step there, the clock going
+     * back) still render, with a bounded number of ticks */
+    f.rows[0].rating = 1e17;
+    f.rows[0].ci_low = 1e17 - 16;
+    f.rows[0].ci_high = 1e17 + 16;
+    rater_web_history_add(&h, 0, UINT64_MAX);
+    html = render(&pg);
+    assert_non_null(strstr(html, "id=\"ci-chart\""));
+    assert_true(count(html, "<line ") < 100);
+    free(html);
     rater_web_history_fini(&h);
 }
 

@@ -283,6 +283,13 @@ static double nice_step(double range, int want)
     return nice * mag;
 }
 
+/* number of whole steps in range, bounded (a degenerate scale never loops for long) */
+static int ticks(double range, double step)
+{
+    double n = floor(range / step + 1e-9);
+    return n >= 0 && n <= 20 ? (int)n : n > 20 ? 20 : 0;
+}
+
 static void fmt_count(uint64_t v, char *out, size_t n)
 {
     char tmp[32];
@@ -465,7 +472,8 @@ static void render_ci_chart(const Arena__V1__Leaderboard *lb, struct arena_buf *
                      "aria-label=\"ratings with 95%% CI\">\n",
                      W, H);
     double plot_bottom = top + row_h * (double)lb->n_rows;
-    for (double v = lo; v <= hi + step / 2; v += step) {
+    for (int k = 0, nk = ticks(hi - lo, step); k <= nk; k++) {
+        double v = lo + k * step;
         double x = XPOS(v);
         arena_buf_printf(
             o,
@@ -652,7 +660,8 @@ static void render_history(const struct rater_web_history *h, struct arena_buf *
                      "<svg id=\"history\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
                      "aria-label=\"battles over time\">\n",
                      W, H);
-    for (double v = 0; v <= y_hi + step / 2; v += step) {
+    for (int k = 0, nk = ticks(y_hi, step); k <= nk; k++) {
+        double v = k * step;
         double y = top + ph - v / y_hi * ph;
         arena_buf_printf(
             o,
@@ -664,7 +673,8 @@ static void render_history(const struct rater_web_history *h, struct arena_buf *
     /* x ticks: seconds/minutes before the last point */
     double span_s = (t1 - t0) / 1000.0;
     double xstep = nice_step(span_s, 5);
-    for (double s = 0; s <= span_s + 1e-9; s += xstep) {
+    for (int k = 0, nk = ticks(span_s + 1e-9, xstep); k <= nk; k++) {
+        double s = k * xstep;
         double x = left + pw - s / span_s * pw;
         char lbl[32];
         if (s == 0) {
