@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs the Arena Flywheel test suite: installs missing Debian packages (as root),
 # configures and builds with CMake (-Werror), runs ctest (unit, integration, e2e, fuzz replay),
-# then the same suite's unit/fuzz/integration labels under ASan+UBSan.
+# then the same suite's unit/fuzz/integration labels under ASan+UBSan, and the tests of our own
+# threads (label tsan) under TSan.
 # The exit code is the suite's.
 #
 #   ./tests/run.sh [--quick] [--no-sanitizers] [-- extra ctest args]
@@ -28,6 +29,7 @@ done
 JOBS=${ARENA_TEST_JOBS:-2}
 BUILD=${ARENA_TEST_BUILD_DIR:-$ARENA_ROOT/build-test}
 ASAN_BUILD=${ARENA_ASAN_BUILD_DIR:-$ARENA_ROOT/build-asan}
+TSAN_BUILD=${ARENA_TSAN_BUILD_DIR:-$ARENA_ROOT/build-tsan}
 
 # deployment checks need these; node/npm validate the Kubernetes manifests
 EXTRA_PKGS=(docker-compose yamllint)
@@ -63,6 +65,26 @@ if [ "$SANITIZERS" = 1 ]; then
             ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
                 ctest --output-on-failure -j"$JOBS" -L "unit|fuzz|integration" "${CTEST_EXTRA[@]}") || rc=1
     else
+        rc=1
+    fi
+    # TSan: only the tests of our own threads (label tsan: metrics, http, rater bootstrap
+    # workers, control sockets); librdkafka's C11 threads are not TSan-clean, libzmq's
+    # uninstrumented queues are suppressed (tests/tsan.supp)
+    echo "==> TSan build ($TSAN_BUILD)"
+    mkdir -p "$TSAN_BUILD"
+    # only the executables of those tests are built (test unit.test_x = target unit_test_x)
+    if cmake -S "$ARENA_ROOT" -B "$TSAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DARENA_SANITIZE=thread \
+        -DARENA_WERROR=ON >"$TSAN_BUILD.configure.log" 2>&1 &&
+        tsan_targets=$(cd "$TSAN_BUILD" && ctest -N -L tsan | sed -n 's/^ *Test *#[0-9]*: *//p' | tr . _) &&
+        [ -n "$tsan_targets" ] &&
+        # shellcheck disable=SC2086
+        cmake --build "$TSAN_BUILD" -j"$(nproc)" --target $tsan_targets >"$TSAN_BUILD.build.log" 2>&1; then
+        echo "==> ctest under TSan (label tsan)"
+        (cd "$TSAN_BUILD" &&
+            TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$ARENA_ROOT/tests/tsan.supp" \
+                ctest --output-on-failure -j"$JOBS" -L tsan "${CTEST_EXTRA[@]}") || rc=1
+    else
+        echo "TSan build failed: see $TSAN_BUILD.configure.log and $TSAN_BUILD.build.log" >&2
         rc=1
     fi
 fi
