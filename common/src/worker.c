@@ -12,6 +12,7 @@
 #include "arena/util.h"
 
 #define WORKER_COMMIT_EVERY_MS 200
+#define WORKER_PAUSE_AFTER_MS 500
 
 struct arena_worker_job {
     struct arena_worker *w;
@@ -35,6 +36,7 @@ struct arena_worker {
     size_t inflight;
     bool consumer_paused;
     bool draining;
+    int64_t at_limit_since; /* monotonic ms since inflight reached max_in_flight; 0 = below */
     uint64_t generation;
     int64_t last_commit_ms;
     struct arena_worker_job *retry; /* outputs whose delivery failed: send again */
@@ -285,7 +287,20 @@ int arena_worker_run(struct arena_worker *w)
         if (w->draining && ((w->inflight == 0 && !w->retry) || arena_service_grace_expired(svc))) {
             break;
         }
-        bool want_pause = w->draining || svc->paused || (int64_t)w->inflight >= w->o.max_in_flight;
+        /* Back-pressure: at max_in_flight no message is taken (the job bound is strict), but
+         * the partitions are only paused once the limit has held for WORKER_PAUSE_AFTER_MS (a
+         * stalled model): a pause purges librdkafka's prefetched messages (freeing them, so
+         * memory stays flat however long the stall) and every resume re-fetches them, which
+         * cut throughput ten-fold when the limit was touched on every completion. */
+        bool at_limit = (int64_t)w->inflight >= w->o.max_in_flight;
+        int64_t tnow = arena_mono_ms();
+        if (!at_limit) {
+            w->at_limit_since = 0;
+        } else if (w->at_limit_since == 0) {
+            w->at_limit_since = tnow;
+        }
+        bool want_pause = w->draining || svc->paused ||
+                          (at_limit && tnow - w->at_limit_since >= WORKER_PAUSE_AFTER_MS);
         if (want_pause != w->consumer_paused) {
             if (want_pause) {
                 arena_consumer_pause(w->consumer);
@@ -295,7 +310,7 @@ int arena_worker_run(struct arena_worker *w)
             w->consumer_paused = want_pause;
         }
         int n = 0;
-        if (!want_pause) {
+        if (!want_pause && !at_limit) {
             int wait = w->inflight == 0 ? 50 : 0;
             while (n < batch && (int64_t)w->inflight < w->o.max_in_flight) {
                 struct arena_msg *m = arena_consumer_poll(w->consumer, wait);
@@ -306,7 +321,7 @@ int arena_worker_run(struct arena_worker *w)
                 handle_message(w, m);
                 n++;
             }
-        } else {
+        } else if (want_pause) {
             /* serve rebalance callbacks while paused; nothing is fetched */
             struct arena_msg *m = arena_consumer_poll(w->consumer, 0);
             if (m) {
