@@ -123,31 +123,10 @@ static uint32_t key_round(const char *key)
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
-static void be32(uint32_t v, uint8_t *out)
-{
-    out[0] = (uint8_t)(v >> 24);
-    out[1] = (uint8_t)(v >> 16);
-    out[2] = (uint8_t)(v >> 8);
-    out[3] = (uint8_t)v;
-}
-
-static uint32_t rd_be32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static void be64(uint64_t v, uint8_t *out)
-{
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)(v & 0xff);
-        v >>= 8;
-    }
-}
-
 static size_t prompt_key(uint32_t round, const char *prompt_id, char *out)
 {
     size_t l = strnlen(prompt_id, 32);
-    be32(round, (uint8_t *)out);
+    arena_be32(round, (uint8_t *)out);
     memcpy(out + 4, prompt_id, l);
     return 4 + l;
 }
@@ -209,19 +188,6 @@ static void group_meta_key(const char *what, const struct row_group *g, char *ou
     snprintf(out, n, "%s/%u/%u/%d", what, g->kind, g->round, (int)g->partition);
 }
 
-static uint64_t meta_u64(struct curator *c, const char *key)
-{
-    char *v = NULL;
-    size_t len = 0;
-    uint64_t out = 0;
-    if (arena_store_get(c->store, CF_META, key, strlen(key), &v, &len) == ARENA_ERR_OK &&
-        len == 8) {
-        memcpy(&out, v, 8);
-    }
-    free(v);
-    return out;
-}
-
 static struct row_group *group_get(struct curator *c, uint8_t kind, uint32_t round,
                                    int32_t partition)
 {
@@ -236,9 +202,9 @@ static struct row_group *group_get(struct curator *c, uint8_t kind, uint32_t rou
     g->round = round;
     g->partition = partition;
     group_meta_key("rowseq", g, key, sizeof(key));
-    g->next_row = meta_u64(c, key);
+    g->next_row = arena_store_get_u64(c->store, CF_META, key);
     group_meta_key("shardseq", g, key, sizeof(key));
-    g->next_shard = meta_u64(c, key);
+    g->next_shard = arena_store_get_u64(c->store, CF_META, key);
     g->next = c->groups;
     c->groups = g;
     return g;
@@ -247,8 +213,8 @@ static struct row_group *group_get(struct curator *c, uint8_t kind, uint32_t rou
 static size_t row_prefix(const struct row_group *g, uint8_t *out)
 {
     out[0] = g->kind;
-    be32(g->round, out + 1);
-    be32((uint32_t)g->partition, out + 5);
+    arena_be32(g->round, out + 1);
+    arena_be32((uint32_t)g->partition, out + 5);
     return 9;
 }
 
@@ -267,7 +233,7 @@ static void recover(struct curator *c)
                                (ProtobufCMessage **)&res, errstr, sizeof(errstr)) != ARENA_ERR_OK) {
             continue;
         }
-        int32_t partition = (int32_t)rd_be32((const uint8_t *)v);
+        int32_t partition = (int32_t)arena_rd_be32((const uint8_t *)v);
         char key[40];
         size_t len = prompt_key(res->round, res->prompt_id, key);
         struct pending_prompt *p = pending_get(c, key, len, partition, res->battles_in_prompt);
@@ -281,7 +247,8 @@ static void recover(struct curator *c)
         if (klen < 17) {
             continue;
         }
-        struct row_group *g = group_get(c, k[0], rd_be32(k + 1), (int32_t)rd_be32(k + 5));
+        struct row_group *g =
+            group_get(c, k[0], arena_rd_be32(k + 1), (int32_t)arena_rd_be32(k + 5));
         g->rows++;
         g->last_add_ms = arena_mono_ms();
     }
@@ -310,14 +277,14 @@ static void stage_examples(struct curator *c, struct arena_batch *b, int32_t par
         arena_buf_puts(&v, row);
         uint8_t key[17];
         row_prefix(g, key);
-        be64(g->next_row, key + 9);
+        arena_be64(g->next_row, key + 9);
         arena_batch_put(b, CF_ROWS, key, sizeof(key), v.data, v.len);
         g->next_row++;
         g->rows++;
         g->last_add_ms = arena_mono_ms();
         char mk[96];
         group_meta_key("rowseq", g, mk, sizeof(mk));
-        arena_batch_put(b, CF_META, mk, strlen(mk), &g->next_row, 8);
+        arena_batch_put_u64(b, CF_META, mk, g->next_row);
         c->examples[e->kind]++;
         arena_metric_inc(c->m_examples[e->kind]);
         free(row);
@@ -349,12 +316,6 @@ static void complete_prompt(struct curator *c, struct arena_batch *b, struct pen
     }
     arena_batch_put(b, CF_DONE, p->key, p->key_len, "1", 1);
     c->prompts_done++;
-}
-
-static bool offsets_from_store(void *ctx, const char *topic, int32_t partition, int64_t *offset)
-{
-    struct curator *c = ctx;
-    return arena_store_get_offset(c->store, topic, partition, offset) == ARENA_ERR_OK;
 }
 
 static const char *kind_name(uint8_t kind)
@@ -435,7 +396,7 @@ static void cut_shard(struct curator *c, struct row_group *g)
         uint64_t next_shard = g->next_shard + 1;
         char mk[96];
         group_meta_key("shardseq", g, mk, sizeof(mk));
-        arena_batch_put(b, CF_META, mk, strlen(mk), &next_shard, 8);
+        arena_batch_put_u64(b, CF_META, mk, next_shard);
         if (arena_store_write(c->store, b, false, errstr, sizeof(errstr)) != ARENA_ERR_OK) {
             arena_service_error(c->svc, "state write failed: %s", errstr);
             arena_stop_requested = 1;
@@ -557,7 +518,7 @@ static void handle_message(struct curator *c, struct arena_msg *m, struct arena_
                 memcpy(pk + klen + 1, id, idl);
                 /* value: partition BE + the record bytes */
                 char *v = arena_xmalloc(m->value_len + 4);
-                be32((uint32_t)m->partition, (uint8_t *)v);
+                arena_be32((uint32_t)m->partition, (uint8_t *)v);
                 memcpy(v + 4, m->value, m->value_len);
                 arena_batch_put(b, CF_PENDING, pk, klen + 1 + idl, v, m->value_len + 4);
                 free(v);
@@ -657,8 +618,8 @@ struct curator *curator_new(struct arena_service *svc, char *errstr, size_t errs
         .mode = ARENA_CONSUMER_GROUP,
         .group_id = svc->svc->group_id,
         .topics = topics,
-        .offsets = offsets_from_store,
-        .ctx = c,
+        .offsets = arena_store_offset_provider,
+        .ctx = c->store,
         .client_id = "curator",
     };
     c->consumer = arena_consumer_new(cfg, &co, errstr, errstr_size);

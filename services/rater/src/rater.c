@@ -63,38 +63,6 @@ static const char *outcome_label(unsigned o)
     return o < 6 ? names[o] : "unspecified";
 }
 
-static bool offsets_from_store(void *ctx, const char *topic, int32_t partition, int64_t *offset)
-{
-    struct rater *r = ctx;
-    return arena_store_get_offset(r->store, topic, partition, offset) == ARENA_ERR_OK;
-}
-
-static void be64(uint64_t v, uint8_t out[8])
-{
-    for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static uint64_t meta_get(struct rater *r, const char *key)
-{
-    char *v = NULL;
-    size_t len = 0;
-    uint64_t out = 0;
-    if (arena_store_get(r->store, CF_META, key, strlen(key), &v, &len) == ARENA_ERR_OK &&
-        len == 8) {
-        memcpy(&out, v, 8);
-    }
-    free(v);
-    return out;
-}
-
-static void meta_put(struct arena_batch *b, const char *key, uint64_t v)
-{
-    arena_batch_put(b, CF_META, key, strlen(key), &v, 8);
-}
-
 static void apply(struct rater *r, const char *a, const char *b, enum rater_outcome o, double w)
 {
     rater_battles_add(r->battles, a, b, o, w);
@@ -121,10 +89,10 @@ static void replay_log(struct rater *r)
         apply(r, a, b, (enum rater_outcome)h.outcome, h.weight);
     }
     arena_store_iter_destroy(it);
-    r->seq = meta_get(r, "seq");
-    r->rated = meta_get(r, "rated");
-    r->skipped = meta_get(r, "skipped");
-    r->duplicates = meta_get(r, "duplicates");
+    r->seq = arena_store_get_u64(r->store, CF_META, "seq");
+    r->rated = arena_store_get_u64(r->store, CF_META, "rated");
+    r->skipped = arena_store_get_u64(r->store, CF_META, "skipped");
+    r->duplicates = arena_store_get_u64(r->store, CF_META, "duplicates");
 }
 
 /* The web page and the pairwise matrix of a leaderboard being published (loop thread): pair
@@ -386,7 +354,7 @@ static void handle_batch(struct rater *r)
             arena_metric_inc(r->m_dup);
         } else {
             uint8_t key[8];
-            be64(seq, key);
+            arena_be64(seq, key);
             arena_batch_put(r->batch, CF_IDS, id, strlen(id), key, 8);
             batch_remember(r, id);
             seq++;
@@ -438,10 +406,10 @@ static void handle_batch(struct rater *r)
         free(pend);
         return;
     }
-    meta_put(r->batch, "seq", seq);
-    meta_put(r->batch, "rated", rated);
-    meta_put(r->batch, "skipped", skipped);
-    meta_put(r->batch, "duplicates", dups);
+    arena_batch_put_u64(r->batch, CF_META, "seq", seq);
+    arena_batch_put_u64(r->batch, CF_META, "rated", rated);
+    arena_batch_put_u64(r->batch, CF_META, "skipped", skipped);
+    arena_batch_put_u64(r->batch, CF_META, "duplicates", dups);
     char errstr[256];
     if (dead_lettered > 0) {
         /* the offsets move past dead-lettered records only once the DLQ has them */
@@ -567,8 +535,8 @@ struct rater *rater_new(struct arena_service *svc, char *errstr, size_t errstr_s
         .mode = ARENA_CONSUMER_ASSIGN_ALL,
         .group_id = svc->svc->group_id,
         .topics = topics,
-        .offsets = offsets_from_store,
-        .ctx = r,
+        .offsets = arena_store_offset_provider,
+        .ctx = r->store,
         .client_id = "rater",
     };
     r->consumer = arena_consumer_new(cfg, &co, errstr, errstr_size);
