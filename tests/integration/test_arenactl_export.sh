@@ -14,7 +14,6 @@ BIN=${ARENA_BIN_DIR:-$ROOT/build/services}
 [ -x "$BIN/arena-rater" ] || { echo "SKIP: binaries not built in $BIN"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
 
-PORT_BASE=${ARENA_EXPORT_PORT_BASE:-48860}
 BATTLES=240
 CONFIG=$ROOT/deploy/local/arena.yaml
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-export-XXXXXX")
@@ -33,16 +32,30 @@ fail() {
     FAILS=$((FAILS + 1))
 }
 
-export ARENA_BIN_DIR="$BIN" ARENA_PORT_BASE="$PORT_BASE" ARENA_WAIT_TIMEOUT_S=150
-"$ROOT/deploy/local/run.sh" --battles "$BATTLES" --partitions 4 --keep-running \
-    --workdir "$WORK/run" >"$WORK/run.log" 2>&1 &
-RUN_PID=$!
-for _ in $(seq 1 400); do
-    grep -q "fleet is running" "$WORK/run.log" 2>/dev/null && break
-    kill -0 "$RUN_PID" 2>/dev/null || break
-    sleep 0.5
+# A fixed port can be taken by another process's ephemeral port (the Linux range covers
+# it): when a service cannot bind, try the next block of 20 ports (3 attempts).
+export ARENA_BIN_DIR="$BIN" ARENA_WAIT_TIMEOUT_S=150
+PORT_BASE=${ARENA_EXPORT_PORT_BASE:-48900}
+for attempt in 1 2 3; do
+    rm -rf "$WORK/run" # no stale log of the previous attempt
+    ARENA_PORT_BASE=$PORT_BASE "$ROOT/deploy/local/run.sh" --battles "$BATTLES" \
+        --partitions 4 --keep-running --workdir "$WORK/run" >"$WORK/run.log" 2>&1 &
+    RUN_PID=$!
+    for _ in $(seq 1 400); do
+        grep -q "fleet is running" "$WORK/run.log" 2>/dev/null && break
+        kill -0 "$RUN_PID" 2>/dev/null || break
+        grep -qs "Address already in use" "$WORK"/run/logs/*.log && break
+        sleep 0.5
+    done
+    grep -q "fleet is running" "$WORK/run.log" && break
+    kill -TERM "$RUN_PID" 2>/dev/null
+    wait "$RUN_PID" 2>/dev/null
+    RUN_PID=
+    grep -q "Address already in use" "$WORK/run.log" "$WORK"/run/logs/*.log 2>/dev/null || break
+    echo "note: port block $PORT_BASE is in use, trying $((PORT_BASE + 20))"
+    PORT_BASE=$((PORT_BASE + 20))
 done
-if ! grep -q "fleet is running" "$WORK/run.log"; then
+if [ -z "$RUN_PID" ]; then
     tail -n 40 "$WORK/run.log"
     echo "FAIL: the fleet did not reach $BATTLES battles"
     exit 1
