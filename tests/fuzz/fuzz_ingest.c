@@ -11,10 +11,27 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The pipeline is big to create (MinHash, LSH and TF-IDF tables): it is made on the first
+ * prompt that parses, so inputs that parse to nothing stay fast. */
+static struct sampler_pipeline *pipeline(struct sampler_pipeline **pl)
+{
+    if (*pl == NULL) {
+        struct sampler_pipeline_opts o;
+        sampler_pipeline_opts_default(&o);
+        o.min_length = 1;
+        char err[256];
+        *pl = sampler_pipeline_new(&o, err, sizeof(err));
+        if (*pl == NULL) {
+            abort();
+        }
+    }
+    return *pl;
+}
+
 static int on_prompt(void *ctx, Arena__V1__Prompt *p, uint64_t line)
 {
     (void)line;
-    struct sampler_pipeline *pl = ctx;
+    struct sampler_pipeline *pl = pipeline(ctx);
     if (strlen(p->prompt_id) != 32 || strspn(p->prompt_id, "0123456789abcdef") != 32 ||
         p->n_messages == 0 || strcmp(p->messages[p->n_messages - 1]->role, "user") != 0) {
         abort();
@@ -47,17 +64,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     enum sampler_format fmt = (enum sampler_format)(data[0] % 4);
-    struct sampler_pipeline_opts o;
-    sampler_pipeline_opts_default(&o);
-    o.min_length = 1;
     char err[256];
-    struct sampler_pipeline *pl = sampler_pipeline_new(&o, err, sizeof(err));
-    if (pl == NULL) {
-        abort();
-    }
+    struct sampler_pipeline *pl = NULL;
     struct sampler_ingest_stats st;
-    sampler_ingest_buffer((const char *)data + 1, size - 1, fmt, "fuzz", on_prompt, on_bad, pl, &st,
-                          err, sizeof(err));
+    sampler_ingest_buffer((const char *)data + 1, size - 1, fmt, "fuzz", on_prompt, on_bad, &pl,
+                          &st, err, sizeof(err));
     if (st.prompts + st.bad != st.records) {
         abort();
     }
