@@ -155,6 +155,14 @@ static arena_err_t check_generic(const ProtobufCMessage *m, const char *path, in
         return arena_err_set(errstr, errstr_size, ARENA_ERR_VALIDATE, "%s: nested too deeply",
                              path);
     }
+    /* protobuf-c accepts field number 0 when its tag is a non-minimal varint (80 00): it is
+     * invalid protobuf and would re-encode as a single 00 byte that no decoder accepts */
+    for (unsigned ui = 0; ui < m->n_unknown_fields; ui++) {
+        if (m->unknown_fields[ui].tag == 0) {
+            return arena_err_set(errstr, errstr_size, ARENA_ERR_VALIDATE,
+                                 "%s: field number 0 (invalid protobuf)", path);
+        }
+    }
     for (unsigned fi = 0; fi < d->n_fields; fi++) {
         const ProtobufCFieldDescriptor *f = &d->fields[fi];
         size_t n = field_count(m, f);
