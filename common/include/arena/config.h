@@ -98,6 +98,10 @@ struct arena_config {
         char *split;      /* "hash" | "order" */
         char *anchor;     /* eval mode: every model against this one ("" = all pairs) */
         int64_t threads;  /* pipeline worker threads for the pure per-prompt work */
+        /* added by adaptive: mode adaptive reads the rater's ZeroMQ rating feed */
+        char *ratings_feed;         /* SUB endpoint = the rater's rater.publish ("" = none) */
+        int64_t adaptive_pairs;     /* pairs per prompt; 0 = models - 1 */
+        int64_t adaptive_min_games; /* a model with fewer games is unrated (maximal priority) */
     } sampler;
 
     struct {
@@ -132,6 +136,7 @@ struct arena_config {
         int64_t every_battles;
         int64_t every_ms;
         int64_t threads;
+        char *publish; /* ZeroMQ PUB endpoint of the rating feed ("" = disabled) */
     } rater;
 
     struct {

@@ -3,10 +3,13 @@
  * publish periodically. */
 #include "rater.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <zmq.h>
 
 #include "arena/codec.h"
 #include "arena/leaderboard_fmt.h"
@@ -53,6 +56,13 @@ struct rater {
     void *last_lb_buf;                /* the last published Leaderboard, packed */
     size_t last_lb_len;
     int64_t last_history_ms; /* mono time of the last history point */
+    /* rating feed (rater.publish): ZeroMQ PUB, frames "ratings.<name>" + leaderboard JSON */
+    void *feed_zctx, *feed_sock;
+    char feed_endpoint[256]; /* the bound endpoint (port resolved) */
+    char *feed_topic;        /* "ratings.<name>" */
+    char *feed_body;         /* the last publication, compact JSON (re-sent while idle) */
+    uint64_t feed_sent, feed_dropped;
+    struct arena_metric *m_feed_sent, *m_feed_dropped;
     struct arena_metric *m_consumed, *m_dup, *m_lag, *m_fit, *m_store, *m_outcome[6];
 };
 
@@ -132,6 +142,70 @@ static void build_web(struct rater *r, const Arena__V1__Leaderboard *lb, char **
     free(names);
 }
 
+/* The rating feed: a PUB socket with a small high-water mark (only the latest publication
+ * matters) and no linger; a send never blocks the loop (ZMQ_DONTWAIT: a full queue drops). */
+#define RATER_FEED_SNDHWM 100
+static arena_err_t feed_open(struct rater *r, const char *endpoint, char *errstr,
+                             size_t errstr_size)
+{
+    int hwm = RATER_FEED_SNDHWM, linger = 0;
+    size_t len = sizeof(r->feed_endpoint);
+    r->feed_zctx = zmq_ctx_new();
+    if (!r->feed_zctx) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_ZMQ, "rater.publish: zmq_ctx_new: %s",
+                             zmq_strerror(errno));
+    }
+    r->feed_sock = zmq_socket(r->feed_zctx, ZMQ_PUB);
+    if (!r->feed_sock) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_ZMQ,
+                             "rater.publish: zmq_socket(PUB): %s", zmq_strerror(errno));
+    }
+    zmq_setsockopt(r->feed_sock, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(r->feed_sock, ZMQ_LINGER, &linger, sizeof(linger));
+    if (zmq_bind(r->feed_sock, endpoint) != 0) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_ZMQ,
+                             "rater.publish: cannot bind '%s': %s", endpoint, zmq_strerror(errno));
+    }
+    if (zmq_getsockopt(r->feed_sock, ZMQ_LAST_ENDPOINT, r->feed_endpoint, &len) != 0) {
+        snprintf(r->feed_endpoint, sizeof(r->feed_endpoint), "%s", endpoint);
+    }
+    r->feed_topic = arena_xasprintf("ratings.%s", r->svc->cfg->rater.name);
+    ARENA_INFO("event=feed_bound endpoint=%s topic=%s", r->feed_endpoint, r->feed_topic);
+    return ARENA_ERR_OK;
+}
+
+static void feed_send(struct rater *r)
+{
+    if (!r->feed_sock || !r->feed_body) {
+        return;
+    }
+    size_t tlen = strlen(r->feed_topic), blen = strlen(r->feed_body);
+    if (zmq_send(r->feed_sock, r->feed_topic, tlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) != (int)tlen ||
+        zmq_send(r->feed_sock, r->feed_body, blen, ZMQ_DONTWAIT) != (int)blen) {
+        /* a PUB socket drops at its high-water mark instead of blocking; count whatever fails */
+        r->feed_dropped++;
+        arena_metric_inc(r->m_feed_dropped);
+        ARENA_DEBUG("event=feed_dropped err=\"%s\"", zmq_strerror(errno));
+        return;
+    }
+    r->feed_sent++;
+    arena_metric_inc(r->m_feed_sent);
+}
+
+static void feed_close(struct rater *r)
+{
+    if (r->feed_sock) {
+        zmq_close(r->feed_sock);
+    }
+    if (r->feed_zctx) {
+        zmq_ctx_term(r->feed_zctx);
+    }
+    r->feed_sock = r->feed_zctx = NULL;
+    free(r->feed_topic);
+    free(r->feed_body);
+    r->feed_topic = r->feed_body = NULL;
+}
+
 static void publish(struct rater *r)
 {
     struct rater_table t;
@@ -187,6 +261,11 @@ static void publish(struct rater *r)
     }
     json_t *js = arena_leaderboard_to_json(&lb);
     char *text = json_dumps(js, JSON_INDENT(2));
+    if (r->feed_sock) {
+        free(r->feed_body);
+        r->feed_body = json_dumps(js, JSON_COMPACT);
+        feed_send(r);
+    }
     json_decref(js);
     rater_web_history_note(&r->history, lb.updated_at_ms, r->rated, RATER_WEB_HISTORY_GAP_MS);
     r->last_history_ms = arena_mono_ms();
@@ -235,6 +314,7 @@ static void web_idle_tick(struct rater *r)
 {
     rater_web_history_note(&r->history, arena_now_ms(), r->rated, RATER_WEB_HISTORY_GAP_MS);
     r->last_history_ms = arena_mono_ms();
+    feed_send(r); /* the latest ratings again, for a subscriber that joined since */
     if (!r->last_lb_buf) {
         return;
     }
@@ -451,6 +531,14 @@ static json_t *status_cb(void *ctx)
     json_object_set_new(o, "models", json_integer((json_int_t)rater_battles_models(r->battles)));
     json_object_set_new(o, "lag", json_integer(arena_consumer_lag(r->consumer)));
     json_object_set_new(o, "in_flight", json_integer(0));
+    if (r->feed_sock) {
+        json_t *f = json_object();
+        json_object_set_new(f, "endpoint", json_string(r->feed_endpoint));
+        json_object_set_new(f, "topic", json_string(r->feed_topic));
+        json_object_set_new(f, "sent", json_integer((json_int_t)r->feed_sent));
+        json_object_set_new(f, "dropped", json_integer((json_int_t)r->feed_dropped));
+        json_object_set_new(o, "feed", f);
+    }
     return o;
 }
 
@@ -562,6 +650,16 @@ struct rater *rater_new(struct arena_service *svc, char *errstr, size_t errstr_s
         r->m_outcome[o] = arena_metrics_counter(svc->metrics, "arena_battles_total",
                                                 "Battles counted by the rater", lbl);
     }
+    r->m_feed_sent = arena_metrics_counter(svc->metrics, "arena_rater_feed_messages_total",
+                                           "Rating feed publications sent", "");
+    r->m_feed_dropped =
+        arena_metrics_counter(svc->metrics, "arena_rater_feed_dropped_total",
+                              "Rating feed publications dropped (subscriber queue full)", "");
+    if (cfg->rater.publish && *cfg->rater.publish &&
+        feed_open(r, cfg->rater.publish, errstr, errstr_size) != ARENA_ERR_OK) {
+        rater_destroy(r);
+        return NULL;
+    }
     if (svc->http) {
         arena_http_route(svc->http, "/leaderboard.json", http_leaderboard, r);
         arena_http_route(svc->http, "/", http_page, r);
@@ -635,6 +733,7 @@ void rater_destroy(struct rater *r)
         r->svc->status_fn = NULL;
         r->svc->status_ctx = NULL;
     }
+    feed_close(r);
     arena_consumer_destroy(r->consumer);
     arena_producer_destroy(r->producer);
     arena_store_close(r->store);
