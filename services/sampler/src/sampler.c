@@ -2,10 +2,13 @@
  * battle completion, issue battles under the in-flight limit. See sampler.h. */
 #include "sampler.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <zmq.h>
 
 #include "arena/codec.h"
 #include "arena/ctl.h"
@@ -13,6 +16,7 @@
 #include "arena/store.h"
 #include "arena/topics.h"
 #include "arena/util.h"
+#include "sampler_adaptive.h"
 #include "sampler_embed.h"
 #include "sampler_evalset.h"
 #include "sampler_ingest.h"
@@ -40,6 +44,11 @@ static const char *const sampler_cfs[] = {"pool", "prompt_ids", "issued",  "meta
 
 #define ISSUE_CHUNK_PROMPTS 64
 #define MAX_PAIRS 256
+/* adaptive mode: the subscriber keeps at most this many feed messages queued (only the latest
+ * matters: the loop drains the queue and keeps the last one) */
+#define FEED_RCVHWM 16
+#define FEED_DRAIN_MAX 1000
+#define META_RATINGS "ratings_feed" /* CF meta: the feed body the pairs are chosen from */
 
 struct sampler {
     struct arena_service *svc;
@@ -70,6 +79,17 @@ struct sampler {
     uint64_t round_prompts;            /* prompts of the current round issued */
     uint64_t eval_marked;              /* pool prompts claimed by an eval set */
     struct sampler_embedder *embedder; /* openai backend (NULL = built-in TF-IDF) */
+    /* adaptive mode: the rater's rating feed (ZeroMQ SUB) and the snapshot in use. The snapshot
+     * is stored (CF meta) before any battle is issued from it, so a restart chooses the same
+     * pairs for a prompt whose battles were sent but not yet recorded. */
+    void *feed_zctx, *feed_sock;
+    char *feed_topic; /* "ratings.<rater.name>" */
+    char *feed_body;  /* the body of the snapshot in use (NULL = none yet: all pairs) */
+    struct sampler_ratings ratings;
+    struct sampler_adaptive_opts aopts;
+    uint64_t feed_updates, feed_bad, feed_same;
+    struct sampler_pair chosen[MAX_PAIRS];
+    uint64_t pair_issued[MAX_PAIRS]; /* battles issued per candidate pair since start */
 };
 
 static uint64_t meta_get(struct sampler *s, const char *key)
@@ -264,6 +284,139 @@ static int consume_batch(struct sampler *s, int wait_ms)
     return n;
 }
 
+/* ---- adaptive mode: the rating feed ---- */
+
+static arena_err_t feed_open(struct sampler *s, const char *endpoint, char *errstr,
+                             size_t errstr_size)
+{
+    int hwm = FEED_RCVHWM, linger = 0;
+    s->feed_zctx = zmq_ctx_new();
+    if (!s->feed_zctx) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_ZMQ,
+                             "sampler.ratings_feed: zmq_ctx_new: %s", zmq_strerror(errno));
+    }
+    s->feed_sock = zmq_socket(s->feed_zctx, ZMQ_SUB);
+    if (!s->feed_sock) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_ZMQ,
+                             "sampler.ratings_feed: zmq_socket(SUB): %s", zmq_strerror(errno));
+    }
+    zmq_setsockopt(s->feed_sock, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(s->feed_sock, ZMQ_LINGER, &linger, sizeof(linger));
+    s->feed_topic = arena_xasprintf("ratings.%s", s->svc->cfg->rater.name);
+    zmq_setsockopt(s->feed_sock, ZMQ_SUBSCRIBE, s->feed_topic, strlen(s->feed_topic));
+    if (zmq_connect(s->feed_sock, endpoint) != 0) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_ZMQ,
+                             "sampler.ratings_feed: cannot connect to '%s': %s", endpoint,
+                             zmq_strerror(errno));
+    }
+    return ARENA_ERR_OK;
+}
+
+/* Use body as the snapshot. persist: store it first (restart determinism). */
+static bool feed_adopt(struct sampler *s, const char *body, size_t len, bool persist)
+{
+    struct sampler_ratings r;
+    char errstr[256];
+    if (sampler_ratings_parse(body, len, &r, errstr, sizeof(errstr)) != ARENA_ERR_OK) {
+        s->feed_bad++;
+        ARENA_WARN("event=ratings_rejected err=\"%s\"", errstr);
+        return false;
+    }
+    if (persist) {
+        struct arena_batch *b = arena_batch_new();
+        arena_batch_put(b, CF_META, META_RATINGS, strlen(META_RATINGS), body, len);
+        arena_err_t err = arena_store_write(s->store, b, false, errstr, sizeof(errstr));
+        arena_batch_destroy(b);
+        if (err != ARENA_ERR_OK) {
+            arena_service_error(s->svc, "state write failed (ratings snapshot): %s", errstr);
+            sampler_ratings_fini(&r);
+            return false;
+        }
+    }
+    sampler_ratings_fini(&s->ratings);
+    s->ratings = r;
+    free(s->feed_body);
+    s->feed_body = arena_xstrndup(body, len);
+    return true;
+}
+
+/* Drain the subscriber without blocking and adopt the newest well-formed publication. */
+static void feed_poll(struct sampler *s)
+{
+    if (!s->feed_sock) {
+        return;
+    }
+    char *latest = NULL;
+    size_t latest_len = 0;
+    for (int i = 0; i < FEED_DRAIN_MAX; i++) {
+        zmq_msg_t topic, body;
+        zmq_msg_init(&topic);
+        if (zmq_msg_recv(&topic, s->feed_sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&topic);
+            break; /* EAGAIN: nothing queued */
+        }
+        bool more = zmq_msg_more(&topic);
+        bool ok = more && zmq_msg_size(&topic) == strlen(s->feed_topic) &&
+                  !memcmp(zmq_msg_data(&topic), s->feed_topic, zmq_msg_size(&topic));
+        zmq_msg_close(&topic);
+        int parts = 1;
+        while (more) { /* read the rest of the message, whatever it holds */
+            zmq_msg_init(&body);
+            if (zmq_msg_recv(&body, s->feed_sock, 0) < 0) {
+                zmq_msg_close(&body);
+                break;
+            }
+            more = zmq_msg_more(&body);
+            if (++parts == 2 && ok) {
+                free(latest);
+                latest_len = zmq_msg_size(&body);
+                latest = arena_xstrndup(zmq_msg_data(&body), latest_len);
+            }
+            zmq_msg_close(&body);
+        }
+        if (!ok || parts != 2) {
+            s->feed_bad++;
+            ARENA_WARN("event=ratings_rejected err=\"expected 2 frames [%s, JSON], got %d%s\"",
+                       s->feed_topic, parts, ok ? "" : " or another topic");
+        }
+    }
+    if (!latest) {
+        return;
+    }
+    if (s->feed_body && strlen(s->feed_body) == latest_len &&
+        !memcmp(s->feed_body, latest, latest_len)) {
+        s->feed_same++; /* the rater re-sends its latest ratings while idle */
+    } else if (feed_adopt(s, latest, latest_len, true)) {
+        s->feed_updates++;
+        ARENA_INFO("event=ratings_updated battles=%llu models=%zu",
+                   (unsigned long long)s->ratings.battles, s->ratings.n);
+    }
+    free(latest);
+}
+
+/* The pairs of one prompt: every pair (train, eval) or the adaptive choice. */
+static size_t prompt_pairs(struct sampler *s, const char *prompt_id,
+                           const struct sampler_pair **pairs)
+{
+    if (s->mode != ARENA__V1__MATCH_MODE__MATCH_MODE_ADAPTIVE) {
+        *pairs = s->pairs;
+        return s->n_pairs;
+    }
+    *pairs = s->chosen;
+    return sampler_adaptive_choose(prompt_id, s->pairs, s->n_pairs, s->n_models, &s->ratings,
+                                   &s->aopts, s->chosen, MAX_PAIRS);
+}
+
+static size_t pair_index(const struct sampler *s, const struct sampler_pair *p)
+{
+    for (size_t i = 0; i < s->n_pairs; i++) {
+        if (s->pairs[i].a == p->a && s->pairs[i].b == p->b) {
+            return i;
+        }
+    }
+    return 0;
+}
+
 /* ---- issuing ---- */
 
 static Arena__V1__Prompt *pool_prompt(struct sampler *s, uint64_t seq)
@@ -295,7 +448,7 @@ static bool can_issue(const struct sampler *s)
     if (per == 0 || s->cursor >= s->pool_size || s->svc->paused) {
         return false;
     }
-    if (s->n_rounds > 0 && s->round == 0 && s->mode == ARENA__V1__MATCH_MODE__MATCH_MODE_TRAIN) {
+    if (s->n_rounds > 0 && s->round == 0 && s->mode != ARENA__V1__MATCH_MODE__MATCH_MODE_EVAL) {
         return false; /* waiting for `arenactl round start N` */
     }
     if (cfg->sampler.max_battles > 0 && s->issued >= (uint64_t)cfg->sampler.max_battles) {
@@ -358,11 +511,13 @@ static void issue(struct sampler *s)
             s->round_prompts++;
         }
         uint64_t sent = 0;
-        for (size_t i = 0; i < s->n_pairs; i++) {
+        const struct sampler_pair *pairs;
+        size_t n_pairs = prompt_pairs(s, p->prompt_id, &pairs);
+        for (size_t i = 0; i < n_pairs; i++) {
             for (uint32_t k = 0; k < s->samples; k++) {
                 Arena__V1__BattleRequest rq = ARENA__V1__BATTLE_REQUEST__INIT;
                 char id[33];
-                arena_battle_id(round, p->prompt_id, s->pairs[i].a, s->pairs[i].b, k, id);
+                arena_battle_id(round, p->prompt_id, pairs[i].a, pairs[i].b, k, id);
                 if (arena_store_exists(s->store, CF_ISSUED, id, strlen(id))) {
                     continue; /* a round started again: never issue a battle id twice */
                 }
@@ -371,11 +526,11 @@ static void issue(struct sampler *s)
                 rq.prompt_id = p->prompt_id;
                 rq.n_messages = p->n_messages;
                 rq.messages = p->messages;
-                rq.model_a = (char *)s->pairs[i].a;
-                rq.model_b = (char *)s->pairs[i].b;
+                rq.model_a = (char *)pairs[i].a;
+                rq.model_b = (char *)pairs[i].b;
                 rq.sample_index = k;
                 rq.mode = s->mode;
-                rq.battles_in_prompt = (uint32_t)battles_per_prompt(s);
+                rq.battles_in_prompt = (uint32_t)(n_pairs * s->samples);
                 rq.target_model = eval ? "" : cfg->sampler.target;
                 rq.requested_at_ms = arena_now_ms();
                 rq.eval = eval;
@@ -386,6 +541,7 @@ static void issue(struct sampler *s)
                                     NULL);
                 free(buf);
                 arena_batch_put(b, CF_ISSUED, id, strlen(id), "i", 1);
+                s->pair_issued[pair_index(s, &pairs[i])]++;
                 issued++;
                 sent++;
             }
@@ -884,6 +1040,34 @@ static json_t *status_cb(void *ctx)
     json_object_set_new(o, "eval_marked", json_integer((json_int_t)s->eval_marked));
     json_object_set_new(o, "embed_errors",
                         json_integer((json_int_t)sampler_pipeline_embed_errors(s->pipeline)));
+    if (s->mode == ARENA__V1__MATCH_MODE__MATCH_MODE_ADAPTIVE) {
+        json_t *a = json_object();
+        json_t *pairs = json_array();
+        json_object_set_new(a, "feed", json_string(s->svc->cfg->sampler.ratings_feed));
+        json_object_set_new(a, "topic", json_string(s->feed_topic ? s->feed_topic : ""));
+        json_object_set_new(a, "updates", json_integer((json_int_t)s->feed_updates));
+        json_object_set_new(a, "unchanged", json_integer((json_int_t)s->feed_same));
+        json_object_set_new(a, "rejected", json_integer((json_int_t)s->feed_bad));
+        json_object_set_new(a, "ratings_battles", json_integer((json_int_t)s->ratings.battles));
+        json_object_set_new(a, "rated_models", json_integer((json_int_t)s->ratings.n));
+        json_object_set_new(
+            a, "pairs_per_prompt",
+            json_integer((json_int_t)(s->ratings.n > 0 ? sampler_adaptive_count(
+                                                             &s->aopts, s->n_models, s->n_pairs)
+                                                       : s->n_pairs)));
+        for (size_t i = 0; i < s->n_pairs; i++) {
+            json_t *pr = json_object();
+            double w =
+                sampler_adaptive_weight(&s->ratings, s->pairs[i].a, s->pairs[i].b, &s->aopts);
+            json_object_set_new(pr, "a", json_string(s->pairs[i].a));
+            json_object_set_new(pr, "b", json_string(s->pairs[i].b));
+            json_object_set_new(pr, "weight", w < 0 ? json_string("unrated") : json_real(w));
+            json_object_set_new(pr, "issued", json_integer((json_int_t)s->pair_issued[i]));
+            json_array_append_new(pairs, pr);
+        }
+        json_object_set_new(a, "pairs", pairs);
+        json_object_set_new(o, "adaptive", a);
+    }
     return o;
 }
 
@@ -936,6 +1120,31 @@ struct sampler *sampler_new(struct arena_service *svc, char *errstr, size_t errs
                 s->models[s->n_models++] = cfg->models[i].name;
             }
         }
+    } else if (!strcmp(cfg->sampler.mode, "adaptive")) {
+        s->mode = ARENA__V1__MATCH_MODE__MATCH_MODE_ADAPTIVE;
+        if (!cfg->sampler.ratings_feed || !*cfg->sampler.ratings_feed) {
+            arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                          "sampler.ratings_feed: adaptive mode needs the rater's rating feed "
+                          "(the endpoint of rater.publish)");
+            sampler_destroy(s);
+            return NULL;
+        }
+        /* target + competitors when a target is set, else every model but the judge */
+        if (cfg->sampler.target && *cfg->sampler.target) {
+            s->models[s->n_models++] = cfg->sampler.target;
+            for (size_t i = 0; i < cfg->sampler.competitors.n; i++) {
+                s->models[s->n_models++] = cfg->sampler.competitors.v[i];
+            }
+        } else {
+            for (size_t i = 0; i < cfg->n_models; i++) {
+                if (!cfg->judge.model || strcmp(cfg->models[i].name, cfg->judge.model) != 0) {
+                    s->models[s->n_models++] = cfg->models[i].name;
+                }
+            }
+        }
+        sampler_adaptive_opts_default(&s->aopts);
+        s->aopts.pairs = (size_t)cfg->sampler.adaptive_pairs;
+        s->aopts.min_games = (uint64_t)cfg->sampler.adaptive_min_games;
     } else if (!strcmp(cfg->sampler.mode, "train")) {
         s->mode = ARENA__V1__MATCH_MODE__MATCH_MODE_TRAIN;
         if (!cfg->sampler.target || !*cfg->sampler.target) {
@@ -950,7 +1159,7 @@ struct sampler *sampler_new(struct arena_service *svc, char *errstr, size_t errs
         }
     } else {
         arena_err_set(errstr, errstr_size, ARENA_ERR_UNSUPPORTED,
-                      "sampler.mode: '%s' is not supported by this sampler (train, eval)",
+                      "sampler.mode: '%s' is not supported (train, eval, adaptive)",
                       cfg->sampler.mode);
         sampler_destroy(s);
         return NULL;
@@ -1053,6 +1262,19 @@ struct sampler *sampler_new(struct arena_service *svc, char *errstr, size_t errs
         return NULL;
     }
     rebuild_pipeline(s);
+    if (s->mode == ARENA__V1__MATCH_MODE__MATCH_MODE_ADAPTIVE) {
+        char *v = NULL;
+        size_t len = 0;
+        if (arena_store_get(s->store, CF_META, META_RATINGS, strlen(META_RATINGS), &v, &len) ==
+            ARENA_ERR_OK) {
+            feed_adopt(s, v, len, false); /* the snapshot the last battles were chosen from */
+            free(v);
+        }
+        if (feed_open(s, cfg->sampler.ratings_feed, errstr, errstr_size) != ARENA_ERR_OK) {
+            sampler_destroy(s);
+            return NULL;
+        }
+    }
     s->producer = arena_producer_new(cfg, "sampler", errstr, errstr_size);
     if (!s->producer) {
         sampler_destroy(s);
@@ -1107,6 +1329,7 @@ int sampler_run(struct sampler *s)
                (unsigned long long)s->issued, (unsigned long long)s->done);
     while (!arena_service_stopping(svc)) {
         arena_service_tick(svc);
+        feed_poll(s);
         consume_batch(s, can_issue(s) ? 0 : 100);
         if (!arena_stop_requested) {
             issue(s);
@@ -1139,6 +1362,15 @@ void sampler_destroy(struct sampler *s)
     arena_batch_destroy(s->batch);
     sampler_pipeline_destroy(s->pipeline);
     sampler_embedder_destroy(s->embedder);
+    if (s->feed_sock) {
+        zmq_close(s->feed_sock);
+    }
+    if (s->feed_zctx) {
+        zmq_ctx_term(s->feed_zctx);
+    }
+    free(s->feed_topic);
+    free(s->feed_body);
+    sampler_ratings_fini(&s->ratings);
     free(s->models);
     free(s->done_ids);
     free(s);
