@@ -14,14 +14,16 @@
 #   chaos_wait_field rater battles_seen 1000 120   # until field >= value, or fail
 #   chaos_stop_all                          # SIGTERM every service, wait (trap EXIT)
 #
-# Ports: control = PORT_BASE + i, HTTP = PORT_BASE + 10 + i, i = 0..4 in the order sampler,
-# generator, judge, rater, curator; PORT_BASE + 9 is meant for the devbroker's control socket.
+# Ports: the first 20 free ports from PORT_BASE (CHAOS_PORTS): control = [i], HTTP = [10 + i],
+# i = 0..4 in the order sampler, generator, judge, rater, curator; [9] is meant for the
+# devbroker's control socket (chaos_broker_control).
 # State dirs are WORKDIR/state/<svc> and survive restarts; logs are appended to
 # WORKDIR/logs/<svc>.log. Every process started here is tracked and chaos_stop_all ends it.
 
 CHAOS_SERVICES=(sampler generator judge rater curator)
 declare -gA CHAOS_PID=()
 declare -gA CHAOS_STARTS=()
+CHAOS_PORTS=()
 
 chaos_index() {
     local i
@@ -39,23 +41,47 @@ chaos_bin() {
 chaos_control() {
     local i
     i=$(chaos_index "$1") || return 1
-    echo "tcp://127.0.0.1:$((CHAOS_PORT_BASE + i))"
+    echo "tcp://127.0.0.1:${CHAOS_PORTS[$i]}"
 }
 
 chaos_http() {
     local i
     i=$(chaos_index "$1") || return 1
-    echo "127.0.0.1:$((CHAOS_PORT_BASE + 10 + i))"
+    echo "127.0.0.1:${CHAOS_PORTS[$((10 + i))]}"
 }
 
 chaos_broker_control() {
-    echo "tcp://127.0.0.1:$((CHAOS_PORT_BASE + 9))"
+    echo "tcp://127.0.0.1:${CHAOS_PORTS[9]}"
+}
+
+# 20 ports free right now, from PORT_BASE up (at most 200 probed): the range lies within
+# Linux's ephemeral ports, so a client socket of any process may hold one of them.
+chaos_pick_ports() {
+    mapfile -t CHAOS_PORTS < <(python3 - "$1" <<'PY'
+import socket, sys
+base, out = int(sys.argv[1]), []
+for port in range(base, base + 200):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        out.append(port)
+    except OSError:
+        pass
+    finally:
+        s.close()
+    if len(out) == 20:
+        break
+print("\n".join(map(str, out)))
+PY
+    )
+    [ "${#CHAOS_PORTS[@]}" = 20 ] || { echo "chaos: no 20 free ports from $1" >&2; return 1; }
 }
 
 # chaos_init WORKDIR PORT_BASE: exports state dir, control and HTTP address of every service
 chaos_init() {
     CHAOS_WORK=$1
     CHAOS_PORT_BASE=$2
+    chaos_pick_ports "$CHAOS_PORT_BASE" || return 1
     mkdir -p "$CHAOS_WORK/logs" "$CHAOS_WORK/state"
     local svc up
     for svc in "${CHAOS_SERVICES[@]}"; do
