@@ -24,6 +24,12 @@ FAKE=${ARENA_BINARY_DIR:-$(dirname "$BIN")}/tests/fake-openai
 command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
 command -v curl >/dev/null || { echo "SKIP: curl missing"; exit 77; }
 
+# the worked examples of the README load and validate (deploy/local/examples/*.yaml)
+for ex in "$ROOT"/deploy/local/examples/*.yaml; do
+    "$BIN/arena-judge" --config "$ex" --print-config >/dev/null ||
+        { echo "FAIL: example $ex does not load"; exit 1; }
+done
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-e2e-openai-XXXXXX")
 PORT_BASE=${ARENA_E2E_PORT_BASE:-48600}
 BATTLES=300
