@@ -180,9 +180,11 @@ static void finish_job(struct judge_job *job)
     } else {
         res.outcome = ARENA__V1__OUTCOME__OUTCOME_JUDGE_ERROR;
         res.weight = 0;
-        snprintf(err, sizeof(err), "judge output unparseable: %s",
-                 !job->order[0].parsed ? (job->order[0].error ? job->order[0].error : "?")
-                                       : (job->order[1].error ? job->order[1].error : "?"));
+        /* name the real cause: a judge call that failed (no output) is not a parse error */
+        const struct judge_order *bad = !job->order[0].parsed ? &job->order[0] : &job->order[1];
+        snprintf(err, sizeof(err), "%s (order %s): %s",
+                 bad->raw ? "judge output unparseable" : "judge call failed",
+                 bad->idx == 0 ? "AB" : "BA", bad->error ? bad->error : "?");
         res.error = err;
         j->judge_errors++;
         ARENA_WARN("event=judge_error battle_id=%s err=\"%s\"", res.battle_id, err);
