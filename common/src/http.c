@@ -247,8 +247,10 @@ struct arena_http *arena_http_start(const char *addr, struct arena_metrics *metr
     atomic_init(&h->ready, false);
     atomic_init(&h->heartbeat_ms, arena_mono_ms());
 
-    h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                            access_cb, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+    /* MHD_USE_AUTO picks epoll/poll: select() cannot watch descriptors >= FD_SETSIZE, which a
+     * generator with 1024 model calls in flight already has, and /healthz must keep answering */
+    h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0,
+                            NULL, NULL, access_cb, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_URI_LOG_CALLBACK,
                             uri_log_cb, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
