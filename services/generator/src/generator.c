@@ -24,8 +24,20 @@ struct generator {
     struct arena_llm_pool *llm;
     struct arena_worker *worker;
     bool cache;
-    uint64_t calls, cache_hits, errors, too_long;
-    struct arena_metric *m_hit, *m_miss;
+    uint64_t calls, cache_hits, errors, too_long, coalesced;
+    struct arena_metric *m_hit, *m_miss, *m_coalesced;
+    struct gen_call **calls_table; /* model calls in flight by cache key */
+    size_t calls_size;
+};
+
+/* One model call in flight, shared by every battle side that needs the same answer (same model,
+ * conversation and sampling params): in train mode each model answers a prompt in several
+ * battles at once, and that answer is paid for once. */
+struct gen_call {
+    uint8_t key[32];
+    struct gen_side **waiters;
+    size_t n, cap;
+    struct gen_call *next;
 };
 
 struct gen_side {
@@ -83,12 +95,10 @@ static Arena__V1__Response *response_from_bytes(const void *buf, size_t len)
     return r;
 }
 
-static void on_answer(void *opaque, const struct arena_llm_response *lr)
+/* The Response of a finished call, encoded; *cacheable when it may enter the cache. */
+static void *response_bytes(struct generator *g, const char *model, const char *battle_id,
+                            const struct arena_llm_response *lr, bool *cacheable, size_t *len)
 {
-    struct gen_side *side = opaque;
-    struct gen_job *job = side->job;
-    struct generator *g = job->g;
-    const char *model = side->idx == 0 ? job->req->model_a : job->req->model_b;
     Arena__V1__Response r = ARENA__V1__RESPONSE__INIT;
     Arena__V1__Usage usage = ARENA__V1__USAGE__INIT;
     r.model = (char *)model;
@@ -112,26 +122,102 @@ static void on_answer(void *opaque, const struct arena_llm_response *lr)
         r.error = limit_err;
         g->errors++;
         g->too_long++;
-        ARENA_WARN("event=answer_too_long battle_id=%s model=%s bytes=%zu max=%lld",
-                   job->req->battle_id, model, content_len, (long long)max_answer);
+        ARENA_WARN("event=answer_too_long battle_id=%s model=%s bytes=%zu max=%lld", battle_id,
+                   model, content_len, (long long)max_answer);
     } else if (lr->err == ARENA_ERR_OK) {
         r.content = (char *)(lr->content ? lr->content : "");
     } else {
         r.error = (char *)(lr->error ? lr->error : arena_err_str(lr->err));
         g->errors++;
-        ARENA_WARN("event=generation_failed battle_id=%s model=%s err=\"%s\"", job->req->battle_id,
-                   model, r.error);
+        ARENA_WARN("event=generation_failed battle_id=%s model=%s err=\"%s\"", battle_id, model,
+                   r.error);
     }
-    size_t len;
-    void *buf = arena_codec_encode(&r.base, &len);
-    if (lr->err == ARENA_ERR_OK && !too_long && g->cache) {
-        arena_store_put(g->store, CF_RESPONSES, side->key, sizeof(side->key), buf, len);
-    }
+    *cacheable = lr->err == ARENA_ERR_OK && !too_long;
+    return arena_codec_encode(&r.base, len);
+}
+
+/* Hand an encoded Response to one side of a battle; the battle is emitted once both are in. */
+static void side_deliver(struct gen_side *side, const void *buf, size_t len, bool shared)
+{
+    struct gen_job *job = side->job;
     job->resp[side->idx] = response_from_bytes(buf, len);
-    free(buf);
+    if (shared && job->resp[side->idx]) {
+        job->resp[side->idx]->cached = true; /* served by another battle's call */
+    }
     if (--job->pending == 0) {
         gen_job_complete(job);
     }
+}
+
+static const char *side_model(const struct gen_side *side)
+{
+    return side->idx == 0 ? side->job->req->model_a : side->job->req->model_b;
+}
+
+/* A side whose call could not even be submitted. */
+static void on_answer(void *opaque, const struct arena_llm_response *lr)
+{
+    struct gen_side *side = opaque;
+    bool cacheable;
+    size_t len;
+    void *buf = response_bytes(side->job->g, side_model(side), side->job->req->battle_id, lr,
+                               &cacheable, &len);
+    side_deliver(side, buf, len, false);
+    free(buf);
+}
+
+static struct gen_call **call_slot(struct generator *g, const uint8_t key[32])
+{
+    uint64_t h;
+    memcpy(&h, key, sizeof(h));
+    struct gen_call **pp = &g->calls_table[h % g->calls_size];
+    while (*pp && memcmp((*pp)->key, key, 32) != 0) {
+        pp = &(*pp)->next;
+    }
+    return pp;
+}
+
+static void call_add_waiter(struct gen_call *call, struct gen_side *side)
+{
+    if (call->n == call->cap) {
+        call->cap = call->cap ? 2 * call->cap : 4;
+        call->waiters = arena_xrealloc(call->waiters, call->cap * sizeof(*call->waiters));
+    }
+    call->waiters[call->n++] = side;
+}
+
+static void call_unlink_free(struct generator *g, struct gen_call *call)
+{
+    struct gen_call **pp = call_slot(g, call->key);
+    if (*pp == call) {
+        *pp = call->next;
+    }
+    free(call->waiters);
+    free(call);
+}
+
+static void on_call_done(void *opaque, const struct arena_llm_response *lr)
+{
+    struct gen_call *call = opaque;
+    struct gen_side *first = call->waiters[0];
+    struct generator *g = first->job->g;
+    bool cacheable;
+    size_t len;
+    void *buf =
+        response_bytes(g, side_model(first), first->job->req->battle_id, lr, &cacheable, &len);
+    if (cacheable && g->cache) {
+        arena_store_put(g->store, CF_RESPONSES, call->key, sizeof(call->key), buf, len);
+    }
+    /* unlink first: completing a battle may start no new call, but keep the table consistent */
+    struct gen_side **waiters = call->waiters;
+    size_t n = call->n;
+    call->waiters = NULL;
+    call_unlink_free(g, call);
+    for (size_t i = 0; i < n; i++) {
+        side_deliver(waiters[i], buf, len, i > 0);
+    }
+    free(waiters);
+    free(buf);
 }
 
 static arena_err_t handle(void *ctx, struct arena_worker_job *wj, const struct arena_msg *m,
@@ -221,10 +307,23 @@ static arena_err_t handle(void *ctx, struct arena_worker_job *wj, const struct a
                 continue;
             }
         }
+        struct gen_call **slot = call_slot(g, side->key);
+        if (*slot) {
+            /* the same answer is already being generated for another battle: wait for it */
+            call_add_waiter(*slot, side);
+            g->coalesced++;
+            arena_metric_inc(g->m_coalesced);
+            continue;
+        }
         arena_metric_inc(g->m_miss);
+        struct gen_call *call = arena_xcalloc(1, sizeof(*call));
+        memcpy(call->key, side->key, sizeof(call->key));
+        call_add_waiter(call, side);
+        *slot = call;
         g->calls++;
-        arena_err_t serr = arena_llm_submit(g->llm, model, &lr, on_answer, side);
+        arena_err_t serr = arena_llm_submit(g->llm, model, &lr, on_call_done, call);
         if (serr != ARENA_ERR_OK) {
+            call_unlink_free(g, call);
             /* unknown model: answer with a visible per-battle error */
             struct arena_llm_response fail = {
                 .err = serr,
@@ -259,6 +358,7 @@ static void status(void *ctx, json_t *obj)
     json_object_set_new(obj, "cache_hits", json_integer((json_int_t)g->cache_hits));
     json_object_set_new(obj, "generation_errors", json_integer((json_int_t)g->errors));
     json_object_set_new(obj, "over_limit", json_integer((json_int_t)g->too_long));
+    json_object_set_new(obj, "coalesced_calls", json_integer((json_int_t)g->coalesced));
     json_object_set_new(obj, "pending_calls", json_integer((json_int_t)arena_llm_pending(g->llm)));
 }
 
@@ -267,6 +367,8 @@ struct generator *generator_new(struct arena_service *svc, char *errstr, size_t 
     struct generator *g = arena_xcalloc(1, sizeof(*g));
     g->svc = svc;
     g->cache = svc->cfg->generator.cache;
+    g->calls_size = 4096;
+    g->calls_table = arena_xcalloc(g->calls_size, sizeof(*g->calls_table));
     g->store = arena_store_open(svc->svc->state_dir, generator_cfs, 1, errstr, errstr_size);
     if (!g->store) {
         generator_destroy(g);
@@ -281,6 +383,9 @@ struct generator *generator_new(struct arena_service *svc, char *errstr, size_t 
                                      "cache=\"response\",result=\"hit\"");
     g->m_miss = arena_metrics_counter(svc->metrics, "arena_cache_requests_total", "Cache lookups",
                                       "cache=\"response\",result=\"miss\"");
+    g->m_coalesced =
+        arena_metrics_counter(svc->metrics, "arena_cache_requests_total", "Cache lookups",
+                              "cache=\"response\",result=\"coalesced\"");
     struct arena_worker_opts wo = {
         .svc = svc,
         .in_topic = ARENA_TOPIC_REQUESTED,
@@ -309,7 +414,13 @@ void generator_destroy(struct generator *g)
         return;
     }
     arena_worker_destroy(g->worker);
-    arena_llm_pool_destroy(g->llm);
+    arena_llm_pool_destroy(g->llm); /* in-flight calls are dropped without callbacks */
+    for (size_t i = 0; g->calls_table && i < g->calls_size; i++) {
+        while (g->calls_table[i]) {
+            call_unlink_free(g, g->calls_table[i]);
+        }
+    }
+    free(g->calls_table);
     arena_store_close(g->store);
     free(g);
 }
