@@ -12,7 +12,7 @@ BIN=${ARENA_BIN_DIR:-$ROOT/build/services}
 command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
 BATTLES=${ARENA_BENCH_BATTLES:-30000}
 PARTS=${ARENA_BENCH_PARTITIONS:-48}
-PORT_BASE=${ARENA_BENCH_PORT_BASE:-47400}
+PORT_BASE=${ARENA_BENCH_PORT_BASE:-22400}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-bench-fleet-XXXXXX")
 RUN_PID=
 cleanup() {

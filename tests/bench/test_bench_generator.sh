@@ -27,7 +27,7 @@ command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
 command -v curl >/dev/null || { echo "SKIP: curl missing"; exit 77; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-bench-gen-XXXXXX")
-PORT_BASE=${ARENA_BENCH_PORT_BASE:-48700}
+PORT_BASE=${ARENA_BENCH_PORT_BASE:-23700}
 LATENCY_MS=100
 PROMPTS=1000
 BATTLES=$((PROMPTS * 6))

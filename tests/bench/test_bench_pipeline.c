@@ -89,6 +89,12 @@ static char *perturb(const char *s)
     return arena_buf_steal(&b, NULL);
 }
 
+static double cpu_secs(const struct rusage *ru)
+{
+    return (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6 +
+           (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
+}
+
 struct run {
     struct sampler_pipeline *p;
     uint64_t n;
@@ -146,6 +152,9 @@ static void test_bench(void **state)
         sampler_pipeline_add_eval(r.p, id, e);
         free(e);
     }
+    struct rusage ru0;
+    getrusage(RUSAGE_SELF, &ru0);
+    double cpu0 = cpu_secs(&ru0);
     uint64_t t0 = arena_mono_us();
     struct sampler_ingest_stats st;
     ASSERT_EQ_INT(sampler_ingest_buffer(doc.data, doc.len, SAMPLER_FMT_AUTO, "bench", on_prompt,
@@ -158,6 +167,8 @@ static void test_bench(void **state)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double secs = (double)(t1 - t0) / 1e6;
+    double cpu = cpu_secs(&ru) - cpu0;
+    printf("# cpu %.2f s in the timed part\n", cpu);
     printf("# bench pipeline: %zu prompts (%zu planted near-dups, %.1f MB JSONL) in %.2f s = "
            "%.0f prompts/s; peak RSS %.1f MB\n",
            n, planted, (double)doc.len / 1e6, secs, (double)n / secs, ru.ru_maxrss / 1024.0);

@@ -15,7 +15,7 @@ BIN=${ARENA_BIN_DIR:-$ROOT/build/services}
 command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-e2e-fleet-XXXXXX")
-PORT_BASE=${ARENA_E2E_PORT_BASE:-47300}
+PORT_BASE=${ARENA_E2E_PORT_BASE:-22300}
 BATTLES=1200
 RUN_PID=
 cleanup() {

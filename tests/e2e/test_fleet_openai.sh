@@ -31,7 +31,7 @@ for ex in "$ROOT"/deploy/local/examples/*.yaml; do
 done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-e2e-openai-XXXXXX")
-PORT_BASE=${ARENA_E2E_PORT_BASE:-48600}
+PORT_BASE=${ARENA_E2E_PORT_BASE:-23600}
 BATTLES=300
 RUN_PID=
 FAKE_PID=

@@ -21,7 +21,7 @@ PROMPTS="$ROOT/deploy/local/prompts.jsonl"
 [ -f "$PROMPTS" ] || { echo "SKIP: $PROMPTS missing"; exit 77; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-e2e-flywheel-XXXXXX")
-PORT_BASE=${ARENA_FLYWHEEL_PORT_BASE:-48420}
+PORT_BASE=${ARENA_FLYWHEEL_PORT_BASE:-23420}
 PIDS=()
 CUR2_PID=
 stop_services() {

@@ -19,7 +19,7 @@ command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
 command -v curl >/dev/null || { echo "SKIP: curl missing"; exit 77; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-e2e-page-XXXXXX")
-PORT_BASE=${ARENA_E2E_PAGE_PORT_BASE:-48200}
+PORT_BASE=${ARENA_E2E_PAGE_PORT_BASE:-23200}
 BATTLES=400
 RUN_PID=
 cleanup() {

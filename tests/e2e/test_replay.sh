@@ -22,7 +22,7 @@ DATA=$SHARED/data/arena_hard_v0.1
 command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-e2e-replay-XXXXXX")
-PORT_BASE=${ARENA_E2E_PORT_BASE:-48640}
+PORT_BASE=${ARENA_E2E_PORT_BASE:-23640}
 PIDS=()
 BROKER_PID=
 cleanup() {
