@@ -2,7 +2,9 @@
  * planted near-duplicates (case, punctuation, a word swapped/inserted/deleted, whitespace) and
  * paraphrase-level copies (sentences reordered, synonyms) of 100 prompts; precision/recall of
  * the dedup is printed and asserted; decontamination removes every planted copy of an eval
- * item; determinism; stage order and counts on hand-made inputs. */
+ * item; determinism; stage order and counts on hand-made inputs; sampler_pipeline_offer_batch
+ * decides exactly as one offer at a time (real prompts with planted copies, random texts; every
+ * batch size and thread count). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -456,13 +458,230 @@ static void test_stages(void **state)
     sampler_pipeline_destroy(NULL);
 }
 
+/* ---- batch API: the same decisions as one offer at a time ---- */
+
+struct seq {
+    char **ids;
+    char **texts;
+    size_t n;
+    size_t eval_every; /* ids[i] with i % eval_every == 0 also registered as eval (0 = none) */
+    size_t eval_split; /* evals with i >= eval_split are registered after that many offers */
+};
+
+static void seq_free(struct seq *q)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        free(q->ids[i]);
+        free(q->texts[i]);
+    }
+    free(q->ids);
+    free(q->texts);
+}
+
+static void seq_push(struct seq *q, size_t *cap, const char *id, const char *text)
+{
+    if (q->n == *cap) {
+        *cap = *cap ? *cap * 2 : 256;
+        q->ids = realloc(q->ids, *cap * sizeof(char *));
+        q->texts = realloc(q->texts, *cap * sizeof(char *));
+    }
+    char idbuf[33];
+    if (id == NULL) {
+        id_of(text, idbuf);
+        id = idbuf;
+    }
+    q->ids[q->n] = arena_xstrdup(id);
+    q->texts[q->n] = arena_xstrdup(text);
+    q->n++;
+}
+
+static void register_evals(struct sampler_pipeline *p, const struct seq *q, size_t from, size_t to)
+{
+    for (size_t i = from; q->eval_every > 0 && i < to; i++) {
+        if (i % q->eval_every == 0) {
+            sampler_pipeline_add_eval(p, q->ids[i], q->texts[i]);
+        }
+    }
+}
+
+/* Runs q one offer at a time (threads = 1) or in batches of `batch` with `threads`; fills
+ * decisions/matches and the final counts. */
+static void run_seq(const struct seq *q, size_t batch, int threads, enum sampler_decision *dec,
+                    char (*match)[33], uint64_t counts[])
+{
+    struct sampler_pipeline_opts o;
+    sampler_pipeline_opts_default(&o);
+    o.seed = 42;
+    o.threads = threads;
+    char err[256];
+    struct sampler_pipeline *p = sampler_pipeline_new(&o, err, sizeof(err));
+    assert_non_null(p);
+    size_t split = q->eval_split < q->n ? q->eval_split : q->n;
+    register_evals(p, q, 0, split);
+    for (size_t off = 0; off < q->n;) {
+        /* eval items registered between batches, as between offers */
+        size_t end = off < split && split < q->n ? split : q->n;
+        if (off == split) {
+            register_evals(p, q, split, q->n);
+        }
+        if (batch == 0) {
+            for (; off < end; off++) {
+                dec[off] = sampler_pipeline_offer(p, q->ids[off], q->texts[off], match[off]);
+            }
+            continue;
+        }
+        while (off < end) {
+            size_t m = end - off < batch ? end - off : batch;
+            sampler_pipeline_offer_batch(p, (const char *const *)q->ids + off,
+                                         (const char *const *)q->texts + off, m, dec + off,
+                                         match + off);
+            off += m;
+        }
+    }
+    sampler_pipeline_counts(p, counts);
+    sampler_pipeline_destroy(p);
+}
+
+/* Every batch size / thread count gives exactly the one-by-one decisions and matches. */
+static void check_batch_equal(const struct seq *q, const char *what)
+{
+    enum sampler_decision *ref = calloc(q->n, sizeof(*ref));
+    enum sampler_decision *got = calloc(q->n, sizeof(*got));
+    char(*mref)[33] = calloc(q->n, 33);
+    char(*mgot)[33] = calloc(q->n, 33);
+    uint64_t cref[SAMPLER_DECISION__COUNT], cgot[SAMPLER_DECISION__COUNT];
+    run_seq(q, 0, 1, ref, mref, cref);
+    printf("# %s: %zu offers:", what, q->n);
+    for (int d = 0; d < SAMPLER_DECISION__COUNT; d++) {
+        printf(" %s=%llu", sampler_decision_name((enum sampler_decision)d),
+               (unsigned long long)cref[d]);
+    }
+    printf("\n");
+    static const size_t batches[] = {1, 7, 256, 1000, 100000};
+    static const int threads[] = {1, 2, 3};
+    for (size_t b = 0; b < sizeof(batches) / sizeof(batches[0]); b++) {
+        for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
+            run_seq(q, batches[b], threads[t], got, mgot, cgot);
+            for (size_t i = 0; i < q->n; i++) {
+                if (got[i] != ref[i] || strcmp(mgot[i], mref[i]) != 0) {
+                    fail_msg("%s: batch %zu threads %d: offer %zu decided %s/%s, one by one "
+                             "%s/%s",
+                             what, batches[b], threads[t], i, sampler_decision_name(got[i]),
+                             mgot[i], sampler_decision_name(ref[i]), mref[i]);
+                }
+            }
+            for (int d = 0; d < SAMPLER_DECISION__COUNT; d++) {
+                ASSERT_EQ_INT(cgot[d], cref[d]);
+            }
+        }
+    }
+    free(ref);
+    free(got);
+    free(mref);
+    free(mgot);
+}
+
+static void test_batch_real(void **state)
+{
+    (void)state;
+    struct seq q = {0};
+    size_t cap = 0;
+    rng_state = 5;
+    /* the real prompts, each followed now and then by a near-dup, a paraphrase or a verbatim
+     * copy of an earlier one; every 6th offer is also an eval item (half registered up front,
+     * half after 60% of the offers) */
+    for (size_t i = 0; i < g_n; i++) {
+        seq_push(&q, &cap, g_id[i], g_text[i]);
+        if (i % 3 == 1) {
+            char *nd = near_dup(g_text[rnd() % (i + 1)], (int)i);
+            seq_push(&q, &cap, NULL, nd);
+            free(nd);
+        }
+        if (i % 5 == 2) {
+            char *pp = paraphrase(g_text[rnd() % (i + 1)]);
+            seq_push(&q, &cap, NULL, pp);
+            free(pp);
+        }
+        if (i % 11 == 3) {
+            size_t j = rnd() % (i + 1);
+            seq_push(&q, &cap, g_id[j], g_text[j]);
+        }
+    }
+    q.eval_every = 6;
+    q.eval_split = q.n * 6 / 10;
+    check_batch_equal(&q, "real Arena-Hard with planted copies");
+    seq_free(&q);
+}
+
+static void test_batch_random(void **state)
+{
+    (void)state;
+    static const char *words[] = {"alpha", "beta",  "gamma",  "delta",  "omega", "sigma",
+                                  "kappa", "theta", "lambda", "zeta",   "eta",   "iota",
+                                  "rho",   "tau",   "phi",    "chi",    "psi",   "mu",
+                                  "nu",    "xi",    "pi",     "upsilon"};
+    size_t nw = sizeof(words) / sizeof(words[0]);
+    struct seq q = {0};
+    size_t cap = 0;
+    rng_state = 99;
+    for (size_t i = 0; i < 3000; i++) {
+        struct arena_buf b;
+        arena_buf_init(&b);
+        uint64_t kind = rnd() % 20;
+        if (kind == 0) {
+            arena_buf_puts(&b, rnd() % 2 ? "  " : "short"); /* empty / min_length */
+        } else if (kind <= 3 && q.n > 0) {
+            /* an earlier text, edited at its end (prefix dup) or at its start (MinHash) */
+            const char *src = q.texts[rnd() % q.n];
+            if (kind == 1) {
+                arena_buf_puts(&b, src);
+                arena_buf_puts(&b, " and then some");
+            } else {
+                arena_buf_puts(&b, "Well ");
+                arena_buf_puts(&b, src);
+            }
+        } else if (kind == 4 && q.n > 0) {
+            size_t j = rnd() % q.n;
+            seq_push(&q, &cap, q.ids[j], q.texts[j]); /* same id: exact dup */
+            arena_buf_fini(&b);
+            continue;
+        } else {
+            size_t len = 8 + rnd() % 40;
+            for (size_t w = 0; w < len; w++) {
+                if (w > 0) {
+                    arena_buf_puts(&b, " ");
+                }
+                arena_buf_puts(&b, words[rnd() % nw]);
+            }
+        }
+        char *t = arena_buf_steal(&b, NULL);
+        seq_push(&q, &cap, NULL, t);
+        free(t);
+    }
+    q.eval_every = 13;
+    q.eval_split = 1500;
+    check_batch_equal(&q, "random texts");
+    /* the sequence exercises the stages it claims to */
+    enum sampler_decision *dec = calloc(q.n, sizeof(*dec));
+    char(*m)[33] = calloc(q.n, 33);
+    uint64_t c[SAMPLER_DECISION__COUNT];
+    run_seq(&q, 100, 2, dec, m, c);
+    for (int d = 0; d < SAMPLER_DECISION__COUNT; d++) {
+        if (d != SAMPLER_DROP_LANGUAGE) {
+            assert_true(c[d] > 0);
+        }
+    }
+    free(dec);
+    free(m);
+    seq_free(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stages),
-        cmocka_unit_test(test_dedup_planted),
-        cmocka_unit_test(test_decontam_planted),
-        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_stages),           cmocka_unit_test(test_dedup_planted),
+        cmocka_unit_test(test_decontam_planted), cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_batch_real),       cmocka_unit_test(test_batch_random),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,6 +12,22 @@
 
 enum backend { BACKEND_TFIDF, BACKEND_OPENAI };
 
+/* Growable scratch of one n-gram counting pass (the embedder's own, or a thread's). */
+struct tfidf_buf {
+    float *counts; /* dim, all zero between calls */
+    uint32_t *touched;
+    size_t touched_cap;
+    char *canon;
+    size_t canon_cap;
+};
+
+struct sampler_tfidf_scratch {
+    struct tfidf_buf b;
+    uint32_t *idx;
+    float *val;
+    size_t out_cap;
+};
+
 struct sampler_embedder {
     enum backend kind;
     uint32_t dim;
@@ -22,9 +38,8 @@ struct sampler_embedder {
     uint64_t ndocs;
     float *idf;
     int idf_dirty;
-    float *counts; /* scratch, dim */
-    uint32_t *touched;
-    size_t touched_cap;
+    struct tfidf_buf buf; /* scratch of the owning thread */
+    float tf_table[64];   /* 1 + ln(k) */
     /* openai */
     char *url;
     char *model;
@@ -131,27 +146,34 @@ struct sampler_embedder *sampler_embed_tfidf_new(const struct sampler_tfidf_opts
     e->dim = 1u << bits;
     e->df = arena_xcalloc(e->dim, sizeof(uint32_t));
     e->idf = arena_xmalloc(e->dim * sizeof(float));
-    e->counts = arena_xcalloc(e->dim, sizeof(float));
+    e->buf.counts = arena_xcalloc(e->dim, sizeof(float));
+    for (int i = 1; i < 64; i++) {
+        e->tf_table[i] = 1.0f + logf((float)i);
+    }
     e->idf_dirty = 1;
     return e;
 }
 
-static void touched_push(struct sampler_embedder *e, size_t *n, uint32_t d)
+static void touched_push(struct tfidf_buf *b, size_t *n, uint32_t d)
 {
-    if (*n == e->touched_cap) {
-        e->touched_cap = e->touched_cap ? e->touched_cap * 2 : 1024;
-        e->touched = arena_xrealloc(e->touched, e->touched_cap * sizeof(uint32_t));
+    if (*n == b->touched_cap) {
+        b->touched_cap = b->touched_cap ? b->touched_cap * 2 : 1024;
+        b->touched = arena_xrealloc(b->touched, b->touched_cap * sizeof(uint32_t));
     }
-    e->touched[(*n)++] = d;
+    b->touched[(*n)++] = d;
 }
 
-/* Count hashed n-grams of the canonical text into e->counts; returns the touched count. */
-static size_t tfidf_count(struct sampler_embedder *e, const char *text)
+/* Count hashed n-grams of the canonical text into b->counts; returns the touched count. */
+static size_t tfidf_count(const struct sampler_embedder *e, struct tfidf_buf *b, const char *text)
 {
     size_t nt = 0;
     size_t len = strlen(text);
-    char small[2048];
-    char *c = len < sizeof(small) ? small : arena_xmalloc(len + 1);
+    if (len + 1 > b->canon_cap) {
+        b->canon_cap = len + 1 > 4096 ? len + 1 : 4096;
+        free(b->canon);
+        b->canon = arena_xmalloc(b->canon_cap);
+    }
+    char *c = b->canon;
     size_t n = 0;
     int space = 0;
     for (size_t i = 0; i < len; i++) {
@@ -170,6 +192,7 @@ static size_t tfidf_count(struct sampler_embedder *e, const char *text)
         c[n++] = (char)ch;
     }
     int shift = 64 - e->bits;
+    float *counts = b->counts;
     for (size_t i = 0; i < n; i++) {
         uint64_t h = 0xcbf29ce484222325ULL;
         for (int j = 0; j < e->nmax && i + (size_t)j < n; j++) {
@@ -177,17 +200,20 @@ static size_t tfidf_count(struct sampler_embedder *e, const char *text)
             h *= 0x100000001b3ULL;
             if (j + 1 >= e->nmin || (i == 0 && i + (size_t)j + 1 == n)) {
                 uint32_t d = (uint32_t)(arena_mix64(h + (uint64_t)j) >> shift);
-                if (e->counts[d] == 0.0f) {
-                    touched_push(e, &nt, d);
+                if (counts[d] == 0.0f) {
+                    touched_push(b, &nt, d);
                 }
-                e->counts[d] += 1.0f;
+                counts[d] += 1.0f;
             }
         }
     }
-    if (c != small) {
-        free(c);
-    }
     return nt;
+}
+
+/* 1 + ln(tf) (sublinear tf); a table for the usual small counts */
+static float tf_weight(const struct sampler_embedder *e, float count)
+{
+    return count < 64.0f ? e->tf_table[(int)count] : 1.0f + logf(count);
 }
 
 void sampler_embed_tfidf_observe(struct sampler_embedder *e, const char *text)
@@ -195,10 +221,10 @@ void sampler_embed_tfidf_observe(struct sampler_embedder *e, const char *text)
     if (e == NULL || e->kind != BACKEND_TFIDF || text == NULL) {
         return;
     }
-    size_t nt = tfidf_count(e, text);
+    size_t nt = tfidf_count(e, &e->buf, text);
     for (size_t i = 0; i < nt; i++) {
-        e->df[e->touched[i]]++;
-        e->counts[e->touched[i]] = 0.0f;
+        e->df[e->buf.touched[i]]++;
+        e->buf.counts[e->buf.touched[i]] = 0.0f;
     }
     e->ndocs++;
     e->idf_dirty = 1;
@@ -241,29 +267,88 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Weights of the counted n-grams into idx/val (in touched order), counts reset, normalised. */
+static uint32_t tfidf_weights(const struct sampler_embedder *e, struct tfidf_buf *b, size_t nt,
+                              uint32_t *idx, float *val)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < nt; i++) {
+        uint32_t d = b->touched[i];
+        if (e->idf[d] > 0.0f) {
+            idx[o] = d;
+            val[o++] = tf_weight(e, b->counts[d]) * e->idf[d];
+        }
+        b->counts[d] = 0.0f;
+    }
+    struct sampler_vec v = {.dim = e->dim, .nnz = (uint32_t)o, .idx = idx, .val = val};
+    sampler_vec_normalise(&v);
+    return (uint32_t)o;
+}
+
 static void tfidf_embed(struct sampler_embedder *e, const char *text, bool sorted,
                         struct sampler_vec *out)
 {
     tfidf_refresh(e);
-    size_t nt = tfidf_count(e, text);
+    size_t nt = tfidf_count(e, &e->buf, text);
     if (sorted) {
-        qsort(e->touched, nt, sizeof(uint32_t), cmp_u32);
+        qsort(e->buf.touched, nt, sizeof(uint32_t), cmp_u32);
     }
     out->dim = e->dim;
-    out->nnz = (uint32_t)nt;
     out->idx = arena_xmalloc((nt ? nt : 1) * sizeof(uint32_t));
     out->val = arena_xmalloc((nt ? nt : 1) * sizeof(float));
-    size_t o = 0;
-    for (size_t i = 0; i < nt; i++) {
-        uint32_t d = e->touched[i];
-        if (e->idf[d] > 0.0f) {
-            out->idx[o] = d;
-            out->val[o++] = (1.0f + logf(e->counts[d])) * e->idf[d];
-        }
-        e->counts[d] = 0.0f;
+    out->nnz = tfidf_weights(e, &e->buf, nt, out->idx, out->val);
+}
+
+void sampler_embed_tfidf_freeze(struct sampler_embedder *e)
+{
+    if (e != NULL && e->kind == BACKEND_TFIDF) {
+        tfidf_refresh(e);
     }
-    out->nnz = (uint32_t)o;
-    sampler_vec_normalise(out);
+}
+
+struct sampler_tfidf_scratch *sampler_tfidf_scratch_new(const struct sampler_embedder *e)
+{
+    if (e == NULL || e->kind != BACKEND_TFIDF) {
+        return NULL;
+    }
+    struct sampler_tfidf_scratch *s = arena_xcalloc(1, sizeof(*s));
+    s->b.counts = arena_xcalloc(e->dim, sizeof(float));
+    return s;
+}
+
+void sampler_tfidf_scratch_destroy(struct sampler_tfidf_scratch *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    free(s->b.counts);
+    free(s->b.touched);
+    free(s->b.canon);
+    free(s->idx);
+    free(s->val);
+    free(s);
+}
+
+uint32_t sampler_embed_tfidf_r(const struct sampler_embedder *e, struct sampler_tfidf_scratch *s,
+                               const char *text, const uint32_t **idx, const float **val)
+{
+    size_t nt = tfidf_count(e, &s->b, text ? text : "");
+    if (nt > s->out_cap) {
+        s->out_cap = nt > 1024 ? nt : 1024;
+        free(s->idx);
+        free(s->val);
+        s->idx = arena_xmalloc(s->out_cap * sizeof(uint32_t));
+        s->val = arena_xmalloc(s->out_cap * sizeof(float));
+    }
+    uint32_t nnz = tfidf_weights(e, &s->b, nt, s->idx, s->val);
+    *idx = s->idx;
+    *val = s->val;
+    return nnz;
+}
+
+bool sampler_embedder_is_tfidf(const struct sampler_embedder *e)
+{
+    return e != NULL && e->kind == BACKEND_TFIDF;
 }
 
 /* ---- OpenAI-compatible ---- */
@@ -478,8 +563,9 @@ void sampler_embedder_destroy(struct sampler_embedder *e)
     }
     free(e->df);
     free(e->idf);
-    free(e->counts);
-    free(e->touched);
+    free(e->buf.counts);
+    free(e->buf.touched);
+    free(e->buf.canon);
     free(e->url);
     free(e->model);
     free(e->api_key);

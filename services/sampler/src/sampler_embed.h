@@ -68,6 +68,21 @@ arena_err_t sampler_embed(struct sampler_embedder *e, const char *const *texts, 
  * the pipeline's inverted index). */
 arena_err_t sampler_embed_one(struct sampler_embedder *e, const char *text, bool sorted,
                               struct sampler_vec *out, char *errstr, size_t errstr_size);
+/* Thread-safe TF-IDF embedding for worker threads. sampler_embed_tfidf_freeze() computes the
+ * idf after the last observe/fit (call it on the owning thread); then any number of threads may
+ * call sampler_embed_tfidf_r() concurrently on the same embedder, each with its own scratch, as
+ * long as nothing observes/fits meanwhile. The vector (idx unsorted, L2-normalised, the same
+ * values as sampler_embed_one(sorted = false)) lives in the scratch until its next use. */
+struct sampler_tfidf_scratch;
+
+void sampler_embed_tfidf_freeze(struct sampler_embedder *e);
+/* NULL when e is not a TF-IDF embedder. */
+struct sampler_tfidf_scratch *sampler_tfidf_scratch_new(const struct sampler_embedder *e);
+void sampler_tfidf_scratch_destroy(struct sampler_tfidf_scratch *s);
+/* Returns nnz; *idx and *val point into s. */
+uint32_t sampler_embed_tfidf_r(const struct sampler_embedder *e, struct sampler_tfidf_scratch *s,
+                               const char *text, const uint32_t **idx, const float **val);
+bool sampler_embedder_is_tfidf(const struct sampler_embedder *e);
 const char *sampler_embedder_name(const struct sampler_embedder *e); /* "tfidf" | "openai" */
 /* Dimension (openai: 0 until the first successful call). */
 uint32_t sampler_embedder_dim(const struct sampler_embedder *e);

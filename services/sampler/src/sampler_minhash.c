@@ -62,9 +62,8 @@ int sampler_minhasher_permutations(const struct sampler_minhasher *mh)
     return mh->perms;
 }
 
-char *sampler_minhash_canon(const char *text, size_t len, size_t *out_len)
+static size_t canon_into(const char *text, size_t len, char *out)
 {
-    char *out = arena_xmalloc(len + 1);
     size_t n = 0;
     int space = 0;
     for (size_t i = 0; i < len; i++) {
@@ -82,6 +81,13 @@ char *sampler_minhash_canon(const char *text, size_t len, size_t *out_len)
         out[n++] = (char)c;
     }
     out[n] = '\0';
+    return n;
+}
+
+char *sampler_minhash_canon(const char *text, size_t len, size_t *out_len)
+{
+    char *out = arena_xmalloc(len + 1);
+    size_t n = canon_into(text, len, out);
     if (out_len != NULL) {
         *out_len = n;
     }
@@ -128,12 +134,15 @@ size_t sampler_minhash_sig(const struct sampler_minhasher *mh, const char *text,
     for (int i = 0; i < mh->perms; i++) {
         sig[i] = UINT32_MAX;
     }
-    size_t clen;
-    char *c = sampler_minhash_canon(text, len, &clen);
+    char small[4096];
+    char *c = len < sizeof(small) ? small : arena_xmalloc(len + 1);
+    size_t clen = canon_into(text, len, c);
     size_t count = 0;
     size_t k = (size_t)mh->shingle;
     if (clen == 0) {
-        free(c);
+        if (c != small) {
+            free(c);
+        }
         return 0;
     }
     if (!mh->words) {
@@ -168,7 +177,9 @@ size_t sampler_minhash_sig(const struct sampler_minhasher *mh, const char *text,
         }
         free(starts);
     }
-    free(c);
+    if (c != small) {
+        free(c);
+    }
     return count;
 }
 
@@ -192,6 +203,7 @@ struct lsh_entry {
 struct sampler_lsh {
     int perms, bands, rows;
     uint32_t *sigs; /* n * perms */
+    uint8_t *low;   /* n * perms: low byte of each minimum, a cheap first check of candidates */
     size_t n, cap_items;
     uint32_t *slots; /* entry index + 1 of a chain head, 0 = empty; cap_slots power of two */
     size_t cap_slots, used_slots;
@@ -224,6 +236,7 @@ void sampler_lsh_destroy(struct sampler_lsh *l)
         return;
     }
     free(l->sigs);
+    free(l->low);
     free(l->slots);
     free(l->entries);
     free(l->mark);
@@ -259,15 +272,56 @@ static void grow_slots(struct sampler_lsh *l)
     free(old);
 }
 
-uint32_t sampler_lsh_add(struct sampler_lsh *l, const uint32_t *sig)
+/* Estimated Jaccard of sig with item, or -1 when it is certainly below threshold: equal
+ * minima have equal low bytes, so the share of equal low bytes bounds the share of equal
+ * minima from above (a 128-byte check instead of 512 bytes for most candidates). */
+static double candidate_sim(const struct sampler_lsh *l, const uint32_t *sig, const uint8_t *low,
+                            uint32_t item, double threshold)
+{
+    const uint8_t *il = l->low + (size_t)item * (size_t)l->perms;
+    int eq = 0;
+    for (int i = 0; i < l->perms; i++) {
+        eq += low[i] == il[i];
+    }
+    if ((double)eq / l->perms < threshold) {
+        return -1.0;
+    }
+    return sampler_minhash_similarity(sig, l->sigs + (size_t)item * (size_t)l->perms, l->perms);
+}
+
+static void low_bytes(const uint32_t *sig, int perms, uint8_t *low)
+{
+    for (int i = 0; i < perms; i++) {
+        low[i] = (uint8_t)sig[i];
+    }
+}
+
+void sampler_lsh_band_keys(const struct sampler_lsh *l, const uint32_t *sig, uint64_t *keys)
+{
+    for (int b = 0; b < l->bands; b++) {
+        keys[b] = band_key(l, sig, b);
+    }
+}
+
+int sampler_lsh_bands(const struct sampler_lsh *l)
+{
+    return l->bands;
+}
+
+uint32_t sampler_lsh_add_keys(struct sampler_lsh *l, const uint32_t *sig, const uint64_t *keys)
 {
     if (l->n == l->cap_items) {
         l->cap_items = l->cap_items ? l->cap_items * 2 : 1024;
         l->sigs = arena_xrealloc(l->sigs, l->cap_items * (size_t)l->perms * sizeof(uint32_t));
+        l->low = arena_xrealloc(l->low, l->cap_items * (size_t)l->perms);
         l->mark = arena_xrealloc(l->mark, l->cap_items * sizeof(uint32_t));
     }
     uint32_t item = (uint32_t)l->n++;
     memcpy(l->sigs + (size_t)item * (size_t)l->perms, sig, (size_t)l->perms * sizeof(uint32_t));
+    uint8_t *low = l->low + (size_t)item * (size_t)l->perms;
+    for (int i = 0; i < l->perms; i++) {
+        low[i] = (uint8_t)sig[i];
+    }
     l->mark[item] = 0;
     for (int b = 0; b < l->bands; b++) {
         if ((l->used_slots + 1) * 2 > l->cap_slots) {
@@ -277,7 +331,7 @@ uint32_t sampler_lsh_add(struct sampler_lsh *l, const uint32_t *sig)
             l->cap_entries = l->cap_entries ? l->cap_entries * 2 : 4096;
             l->entries = arena_xrealloc(l->entries, l->cap_entries * sizeof(*l->entries));
         }
-        uint64_t key = band_key(l, sig, b);
+        uint64_t key = keys[b];
         size_t i = find_slot(l, key);
         struct lsh_entry *e = &l->entries[l->n_entries];
         e->key = key;
@@ -291,29 +345,76 @@ uint32_t sampler_lsh_add(struct sampler_lsh *l, const uint32_t *sig)
     return item;
 }
 
-int64_t sampler_lsh_query(struct sampler_lsh *l, const uint32_t *sig, double threshold,
-                          double *sim_out)
+uint32_t sampler_lsh_add(struct sampler_lsh *l, const uint32_t *sig)
+{
+    uint64_t keys[4096];
+    sampler_lsh_band_keys(l, sig, keys);
+    return sampler_lsh_add_keys(l, sig, keys);
+}
+
+int64_t sampler_lsh_query_keys(struct sampler_lsh *l, const uint32_t *sig, const uint64_t *keys,
+                               double threshold, double *sim_out)
 {
     if (l->n == 0) {
+        if (sim_out != NULL) {
+            *sim_out = 0.0;
+        }
         return -1;
     }
     if (++l->gen == 0) {
         memset(l->mark, 0, l->n * sizeof(uint32_t));
         l->gen = 1;
     }
+    uint8_t low[4096];
+    low_bytes(sig, l->perms, low);
     int64_t best = -1;
     double best_sim = -1.0;
     for (int b = 0; b < l->bands; b++) {
-        uint64_t key = band_key(l, sig, b);
-        size_t i = find_slot(l, key);
+        size_t i = find_slot(l, keys[b]);
         for (uint32_t e = l->slots[i]; e != 0; e = l->entries[e - 1].next) {
             uint32_t item = l->entries[e - 1].item;
             if (l->mark[item] == l->gen) {
                 continue;
             }
             l->mark[item] = l->gen;
-            double s = sampler_minhash_similarity(sig, l->sigs + (size_t)item * (size_t)l->perms,
-                                                  l->perms);
+            double s = candidate_sim(l, sig, low, item, threshold);
+            if (s >= threshold && (s > best_sim || (s == best_sim && item < best))) {
+                best = item;
+                best_sim = s;
+            }
+        }
+    }
+    if (sim_out != NULL) {
+        *sim_out = best >= 0 ? best_sim : 0.0;
+    }
+    return best;
+}
+
+int64_t sampler_lsh_query(struct sampler_lsh *l, const uint32_t *sig, double threshold,
+                          double *sim_out)
+{
+    uint64_t keys[4096];
+    sampler_lsh_band_keys(l, sig, keys);
+    return sampler_lsh_query_keys(l, sig, keys, threshold, sim_out);
+}
+
+int64_t sampler_lsh_query_ro(const struct sampler_lsh *l, const uint32_t *sig, const uint64_t *keys,
+                             double threshold, double *sim_out)
+{
+    /* no marks: an item found in several bands is compared again, which cannot change the
+     * answer (highest similarity, ties -> lowest id) */
+    int64_t best = -1;
+    double best_sim = -1.0;
+    uint8_t low[4096];
+    low_bytes(sig, l->perms, low);
+    for (int b = 0; b < l->bands && l->n > 0; b++) {
+        size_t i = find_slot(l, keys[b]);
+        for (uint32_t e = l->slots[i]; e != 0; e = l->entries[e - 1].next) {
+            uint32_t item = l->entries[e - 1].item;
+            if (item == best) {
+                continue;
+            }
+            double s = candidate_sim(l, sig, low, item, threshold);
             if (s >= threshold && (s > best_sim || (s == best_sim && item < best))) {
                 best = item;
                 best_sim = s;
@@ -334,5 +435,6 @@ size_t sampler_lsh_count(const struct sampler_lsh *l)
 size_t sampler_lsh_memory(const struct sampler_lsh *l)
 {
     return l->cap_items * ((size_t)l->perms + 1) * sizeof(uint32_t) +
-           l->cap_slots * sizeof(uint32_t) + l->cap_entries * sizeof(struct lsh_entry);
+           l->cap_items * (size_t)l->perms + l->cap_slots * sizeof(uint32_t) +
+           l->cap_entries * sizeof(struct lsh_entry);
 }

@@ -48,6 +48,18 @@ uint32_t sampler_lsh_add(struct sampler_lsh *l, const uint32_t *sig);
  * Not const: it uses scratch space inside the index. */
 int64_t sampler_lsh_query(struct sampler_lsh *l, const uint32_t *sig, double threshold,
                           double *sim_out);
+/* The same with the band keys of sig precomputed by sampler_lsh_band_keys() (keys[bands]). */
+int64_t sampler_lsh_query_keys(struct sampler_lsh *l, const uint32_t *sig, const uint64_t *keys,
+                               double threshold, double *sim_out);
+uint32_t sampler_lsh_add_keys(struct sampler_lsh *l, const uint32_t *sig, const uint64_t *keys);
+/* Band keys of a signature: a pure function of (sig, permutations, bands), so keys computed for
+ * one index serve every index of the same shape. Thread-safe. */
+void sampler_lsh_band_keys(const struct sampler_lsh *l, const uint32_t *sig, uint64_t *keys);
+/* Read-only query (same answer as sampler_lsh_query): safe from several threads at once while
+ * nobody adds to the index. */
+int64_t sampler_lsh_query_ro(const struct sampler_lsh *l, const uint32_t *sig, const uint64_t *keys,
+                             double threshold, double *sim_out);
+int sampler_lsh_bands(const struct sampler_lsh *l);
 size_t sampler_lsh_count(const struct sampler_lsh *l);
 size_t sampler_lsh_memory(const struct sampler_lsh *l); /* bytes held */
 

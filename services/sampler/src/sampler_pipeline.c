@@ -2,6 +2,8 @@
 #include "sampler_pipeline.h"
 
 #include <math.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,14 +14,73 @@
 #include "sampler_embed.h"
 #include "sampler_ingest.h"
 #include "sampler_minhash.h"
+#include "sampler_pool.h"
 #include "sampler_u64map.h"
 
 typedef char sampler_id[33];
 
+/* prompts prepared ahead of the sequential commit by offer_batch */
+#define PL_CHUNK 256
+/* float slack of the pruning bounds of the embedding rule (similarities are ~1e-6 exact) */
+#define PL_MARGIN 1e-4f
+/* the bound B of the unverified suffix (see embed_score) as a share of the threshold: a larger
+ * suffix skips more postings, but lets more evals need an exact check (acc + B >= threshold);
+ * on the bench's data 0.5 skips ~22% of the postings and verifies almost none */
+#define PL_SUFFIX_SHARE 0.5f
+
+struct pl_hit {
+    uint32_t e; /* eval index */
+    float s;    /* cosine >= decontam_threshold */
+};
+
+/* Per-thread scratch of the prepare step. */
+struct pl_scratch {
+    struct sampler_tfidf_scratch *ts;
+    float *acc; /* n_eval, zero between calls */
+    uint32_t *touched;
+    size_t eval_cap;
+    float *cand_s; /* dim, zero between calls: the candidate's weights on suffix dims */
+    size_t dim_cap;
+    uint32_t *cidx; /* candidate's rare dims with postings */
+    float *cval;
+    uint8_t *cbucket; /* log2 of the posting length; 255 = suffix (verified, not traversed) */
+    size_t ccap;
+    uint32_t *cc_idx; /* candidate's common rows */
+    float *cc_val;
+    struct pl_hit *hits;
+    size_t n_hits, hits_cap;
+};
+
+/* One candidate between prepare (any thread) and commit (the owner, in offer order). */
+struct pl_item {
+    const char *id;
+    const char *text;
+    char *norm;
+    enum sampler_decision early; /* EMPTY / MIN_LENGTH, else ACCEPT = go on */
+    bool have_sig;
+    bool embedded; /* hits computed (built-in TF-IDF) */
+    int64_t eval_lsh;
+    uint64_t ikey, pkey;
+    uint32_t *sig;
+    uint64_t *keys;
+    struct pl_hit *hits;
+    size_t n_hits, hits_cap;
+    atomic_int ready;
+};
+
 struct sampler_pipeline {
     struct sampler_pipeline_opts o;
     struct sampler_minhasher *mh;
-    uint32_t *sig; /* scratch */
+    /* prepare/commit: items[PL_CHUNK] of the current batch chunk, items[PL_CHUNK] for offer */
+    struct pl_item *items;
+    uint32_t *item_sigs;
+    uint64_t *item_keys;
+    struct pl_scratch main_sc;
+    struct pl_scratch *wsc; /* per pool worker */
+    struct sampler_pool *pool;
+    int pool_failed;
+    atomic_size_t next; /* next item of the chunk to prepare */
+    size_t chunk_n;
     /* training pool (accepted) */
     sampler_id *ids;
     size_t n, cap;
@@ -43,15 +104,15 @@ struct sampler_pipeline {
     /* dims held by many eval items ("common") are not traversed through postings: their
      * contribution is bounded by Cauchy-Schwarz and computed exactly only when the bound could
      * reach the threshold */
+    float *maxw;      /* dim: largest |weight| in the postings of a rare dim */
+    uint32_t *ev_off; /* n_eval + 1: each eval's rare entries, for verification */
+    uint32_t *ev_idx;
+    float *ev_w;
     int32_t *common_idx; /* dim -> row of common_w, -1 = rare */
     float *common_w;     /* n_common * n_eval */
     float *common_norm;  /* n_eval: norm of each eval vector restricted to common dims */
-    uint32_t *cc_idx;    /* scratch: candidate's common rows */
-    float *cc_val;
-    float *topk; /* n_eval * k, descending */
+    float *topk;         /* n_eval * k, descending */
     int *topk_n;
-    float *acc;        /* n_eval scratch */
-    uint32_t *touched; /* evals reached through postings (when there are no common dims) */
     size_t n_common;
     uint64_t embed_errors;
     uint64_t counts[SAMPLER_DECISION__COUNT];
@@ -82,6 +143,7 @@ void sampler_pipeline_opts_default(struct sampler_pipeline_opts *o)
     o->decontam_top_k = 5;
     o->decontam_threshold = 0.4;
     o->seed = 0;
+    o->threads = 2;
 }
 
 struct sampler_pipeline *sampler_pipeline_new(const struct sampler_pipeline_opts *o, char *errstr,
@@ -124,7 +186,22 @@ struct sampler_pipeline *sampler_pipeline_new(const struct sampler_pipeline_opts
     if (p->eval_lsh == NULL) {
         goto fail;
     }
-    p->sig = arena_xmalloc((size_t)p->o.permutations * sizeof(uint32_t));
+    if (p->o.threads < 1) {
+        p->o.threads = 1;
+    }
+    if (p->o.threads > 16) {
+        p->o.threads = 16;
+    }
+    size_t nitems = 2 * PL_CHUNK;
+    p->items = arena_xcalloc(nitems, sizeof(*p->items));
+    p->item_sigs = arena_xmalloc(nitems * (size_t)p->o.permutations * sizeof(uint32_t));
+    p->item_keys = arena_xmalloc(nitems * (size_t)p->o.bands * sizeof(uint64_t));
+    for (size_t i = 0; i < nitems; i++) {
+        p->items[i].sig = p->item_sigs + i * (size_t)p->o.permutations;
+        p->items[i].keys = p->item_keys + i * (size_t)p->o.bands;
+        atomic_init(&p->items[i].ready, 0);
+    }
+    atomic_init(&p->next, 0);
     sampler_u64map_init(&p->exact);
     sampler_u64map_init(&p->prefix);
     sampler_u64map_init(&p->eval_map);
@@ -176,8 +253,10 @@ void sampler_pipeline_add_eval(struct sampler_pipeline *p, const char *prompt_id
     copy_id(p->eval_ids[p->n_eval], prompt_id);
     p->eval_texts[p->n_eval] = arena_xstrdup(text);
     p->n_eval++;
-    sampler_minhash_sig(p->mh, text, strlen(text), p->sig);
-    sampler_lsh_add(p->eval_lsh, p->sig);
+    uint32_t *sig = arena_xmalloc((size_t)p->o.permutations * sizeof(uint32_t));
+    sampler_minhash_sig(p->mh, text, strlen(text), sig);
+    sampler_lsh_add(p->eval_lsh, sig);
+    free(sig);
 }
 
 static void index_free(struct sampler_pipeline *p)
@@ -188,6 +267,14 @@ static void index_free(struct sampler_pipeline *p)
     free(p->common_idx);
     free(p->common_w);
     free(p->common_norm);
+    free(p->maxw);
+    free(p->ev_off);
+    free(p->ev_idx);
+    free(p->ev_w);
+    p->maxw = NULL;
+    p->ev_off = NULL;
+    p->ev_idx = NULL;
+    p->ev_w = NULL;
     p->post_off = NULL;
     p->post_eval = NULL;
     p->post_w = NULL;
@@ -256,10 +343,16 @@ static bool index_build(struct sampler_pipeline *p)
     }
     p->post_eval = arena_xmalloc((total ? total : 1) * sizeof(uint32_t));
     p->post_w = arena_xmalloc((total ? total : 1) * sizeof(float));
+    p->maxw = arena_xcalloc((size_t)dim + 1, sizeof(float));
+    p->ev_off = arena_xmalloc((p->n_eval + 1) * sizeof(uint32_t));
+    p->ev_idx = arena_xmalloc((total ? total : 1) * sizeof(uint32_t));
+    p->ev_w = arena_xmalloc((total ? total : 1) * sizeof(float));
     uint32_t *fill = arena_xmalloc(((size_t)dim + 1) * sizeof(uint32_t));
     memcpy(fill, p->post_off, ((size_t)dim + 1) * sizeof(uint32_t));
+    uint32_t ne = 0;
     for (size_t i = 0; i < p->n_eval; i++) {
         double cn = 0.0;
+        p->ev_off[i] = ne;
         for (uint32_t j = 0; j < v[i].nnz; j++) {
             uint32_t d = v[i].idx ? v[i].idx[j] : j;
             float w = v[i].val[j];
@@ -269,11 +362,15 @@ static bool index_build(struct sampler_pipeline *p)
             } else {
                 p->post_eval[fill[d]] = (uint32_t)i;
                 p->post_w[fill[d]++] = w;
+                p->maxw[d] = fabsf(w) > p->maxw[d] ? fabsf(w) : p->maxw[d];
+                p->ev_idx[ne] = d;
+                p->ev_w[ne++] = w;
             }
         }
         p->common_norm[i] = (float)sqrt(cn);
         sampler_vec_fini(&v[i]);
     }
+    p->ev_off[p->n_eval] = ne;
     free(fill);
     free(v);
     size_t k = (size_t)p->o.decontam_top_k;
@@ -282,79 +379,218 @@ static bool index_build(struct sampler_pipeline *p)
     for (size_t i = p->n_indexed; i < p->n_eval; i++) {
         p->topk_n[i] = 0;
     }
-    free(p->acc);
-    free(p->touched);
-    p->acc = arena_xcalloc(p->n_eval, sizeof(float));
-    p->touched = arena_xmalloc(p->n_eval * sizeof(uint32_t));
     p->n_indexed = p->n_eval;
+    if (p->own_emb) {
+        sampler_embed_tfidf_freeze(p->emb);
+    }
     return true;
 }
 
-/* The embedding rule; returns the eval index or -1. */
-static int64_t embed_decontam(struct sampler_pipeline *p, const char *text)
+/* ---- scratch of one thread ---- */
+
+static void scratch_fit(const struct sampler_pipeline *p, struct pl_scratch *sc)
 {
-    if (p->emb == NULL || p->n_eval == 0) {
-        return -1;
+    if (sc->eval_cap < p->n_eval) {
+        free(sc->acc);
+        free(sc->touched);
+        sc->eval_cap = p->n_eval;
+        sc->acc = arena_xcalloc(sc->eval_cap, sizeof(float));
+        sc->touched = arena_xmalloc(sc->eval_cap * sizeof(uint32_t));
     }
-    if (p->n_indexed < p->n_eval && !index_build(p)) {
-        return -1;
+    if (sc->dim_cap < p->dim) {
+        free(sc->cand_s);
+        sc->dim_cap = p->dim;
+        sc->cand_s = arena_xcalloc(sc->dim_cap, sizeof(float));
     }
-    struct sampler_vec v;
-    char err[512];
-    if (sampler_embed_one(p->emb, text, false, &v, err, sizeof(err)) != ARENA_ERR_OK) {
-        p->embed_errors++;
-        ARENA_WARN("event=decontam_embed_failed error=\"%s\"", err);
-        return -1;
+    if (sc->ts == NULL && p->own_emb) {
+        sc->ts = sampler_tfidf_scratch_new(p->emb);
     }
-    p->cc_idx = arena_xrealloc(p->cc_idx, (v.nnz ? v.nnz : 1) * sizeof(uint32_t));
-    p->cc_val = arena_xrealloc(p->cc_val, (v.nnz ? v.nnz : 1) * sizeof(float));
-    size_t ncc = 0, nt = 0;
+}
+
+static void scratch_fini(struct pl_scratch *sc)
+{
+    sampler_tfidf_scratch_destroy(sc->ts);
+    free(sc->acc);
+    free(sc->touched);
+    free(sc->cand_s);
+    free(sc->cidx);
+    free(sc->cval);
+    free(sc->cbucket);
+    free(sc->cc_idx);
+    free(sc->cc_val);
+    free(sc->hits);
+    memset(sc, 0, sizeof(*sc));
+}
+
+static void hit_push(struct pl_hit **v, size_t *n, size_t *cap, uint32_t e, float s)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        *v = arena_xrealloc(*v, *cap * sizeof(**v));
+    }
+    (*v)[*n].e = e;
+    (*v)[*n].s = s;
+    (*n)++;
+}
+
+/* Similarities of one candidate embedding to the eval items: sc->hits = every eval e with
+ * cos >= decontam_threshold. Pure given the index (any thread, own scratch).
+ * Pruning (exact): the candidate's rare dims with the longest postings form a suffix S whose
+ * contribution to any eval's cosine is bounded by B = min(||c_S||, sum |c_d| maxw_d) <
+ * threshold; only the other dims' postings are traversed (an eval reached by none of them scores
+ * at most B), and the evals reached are verified exactly over S when the bound lets them reach
+ * the threshold. */
+static void embed_score(const struct sampler_pipeline *p, struct pl_scratch *sc,
+                        const uint32_t *idx, const float *val, uint32_t nnz)
+{
+    sc->n_hits = 0;
+    if (nnz > sc->ccap) {
+        sc->ccap = nnz > 1024 ? nnz : 1024;
+        free(sc->cidx);
+        free(sc->cval);
+        free(sc->cbucket);
+        free(sc->cc_idx);
+        free(sc->cc_val);
+        sc->cidx = arena_xmalloc(sc->ccap * sizeof(uint32_t));
+        sc->cval = arena_xmalloc(sc->ccap * sizeof(float));
+        sc->cbucket = arena_xmalloc(sc->ccap);
+        sc->cc_idx = arena_xmalloc(sc->ccap * sizeof(uint32_t));
+        sc->cc_val = arena_xmalloc(sc->ccap * sizeof(float));
+    }
+    float thr = (float)p->o.decontam_threshold;
+    float limit = thr * PL_SUFFIX_SHARE - PL_MARGIN;
+    size_t ncc = 0, nr = 0;
     double cnorm2 = 0.0;
-    for (uint32_t j = 0; j < v.nnz; j++) {
-        uint32_t d = v.idx ? v.idx[j] : j;
+    double b_n2[33] = {0}, b_ms[33] = {0};
+    for (uint32_t j = 0; j < nnz; j++) {
+        uint32_t d = idx ? idx[j] : j;
         if (d >= p->dim) {
             continue;
         }
-        float x = v.val[j];
+        float x = val[j];
         if (p->common_idx[d] >= 0) {
-            p->cc_idx[ncc] = (uint32_t)p->common_idx[d];
-            p->cc_val[ncc++] = x;
+            sc->cc_idx[ncc] = (uint32_t)p->common_idx[d];
+            sc->cc_val[ncc++] = x;
             cnorm2 += (double)x * x;
+            continue;
+        }
+        uint32_t len = p->post_off[d + 1] - p->post_off[d];
+        if (len == 0) {
+            continue;
+        }
+        int b = 31 - __builtin_clz(len);
+        sc->cidx[nr] = d;
+        sc->cval[nr] = x;
+        sc->cbucket[nr++] = (uint8_t)b;
+        b_n2[b] += (double)x * x;
+        b_ms[b] += (double)fabsf(x) * p->maxw[d];
+    }
+    /* the suffix: whole buckets of the longest postings, then part of the next one */
+    double n2 = 0.0, ms = 0.0;
+    int cut = -1;
+    for (int b = 31; b >= 0; b--) {
+        double bn2 = n2 + b_n2[b], bms = ms + b_ms[b];
+        if (fmin(sqrt(bn2), bms) < limit) {
+            n2 = bn2;
+            ms = bms;
+        } else {
+            cut = b;
+            break;
+        }
+    }
+    size_t ns = 0;
+    /* postings to traverse: when they reach most evals anyway, accumulate without tracking the
+     * evals touched (no branch per posting) and scan every eval afterwards */
+    size_t total_p = 0;
+    for (size_t j = 0; j < nr; j++) {
+        if (sc->cbucket[j] <= cut) {
+            total_p += p->post_off[sc->cidx[j] + 1] - p->post_off[sc->cidx[j]];
+        }
+    }
+    bool dense = p->n_common > 0 || total_p >= p->n_eval;
+    for (size_t j = 0; j < nr; j++) {
+        int b = sc->cbucket[j];
+        bool suffix = b > cut;
+        if (b == cut) {
+            double x = sc->cval[j];
+            double bn2 = n2 + x * x, bms = ms + fabs(x) * p->maxw[sc->cidx[j]];
+            if (fmin(sqrt(bn2), bms) < limit) {
+                n2 = bn2;
+                ms = bms;
+                suffix = true;
+            }
+        }
+        if (suffix) {
+            sc->cbucket[j] = 255;
+            sc->cand_s[sc->cidx[j]] = sc->cval[j];
+            ns++;
+            continue;
+        }
+        uint32_t d = sc->cidx[j];
+        float x = sc->cval[j];
+        if (dense) {
+            float *acc = sc->acc;
+            const uint32_t *pe = p->post_eval;
+            const float *pw = p->post_w;
+            for (uint32_t q = p->post_off[d]; q < p->post_off[d + 1]; q++) {
+                acc[pe[q]] += x * pw[q];
+            }
             continue;
         }
         for (uint32_t q = p->post_off[d]; q < p->post_off[d + 1]; q++) {
             uint32_t e = p->post_eval[q];
-            if (p->acc[e] == 0.0f) {
-                p->touched[nt++] = e;
+            if (sc->acc[e] == 0.0f) {
+                sc->touched[sc->n_hits++] = e; /* n_hits counts touched until the end */
             }
-            p->acc[e] += x * p->post_w[q];
-            if (p->acc[e] == 0.0f) {
-                p->acc[e] = 1e-30f; /* stays marked as touched */
+            sc->acc[e] += x * p->post_w[q];
+            if (sc->acc[e] == 0.0f) {
+                sc->acc[e] = 1e-30f; /* stays marked as touched */
             }
         }
     }
-    sampler_vec_fini(&v);
+    size_t nt = sc->n_hits;
+    sc->n_hits = 0;
+    float bound_s = ns > 0 ? (float)fmin(sqrt(n2), ms) : 0.0f;
     float cnorm = (float)sqrt(cnorm2);
+    /* sparse mode: only the evals reached through postings can score >= threshold */
+    bool all = dense;
+    size_t n_iter = all ? p->n_eval : nt;
+    for (size_t t = 0; t < n_iter; t++) {
+        uint32_t e = all ? (uint32_t)t : sc->touched[t];
+        float s = sc->acc[e];
+        sc->acc[e] = 0.0f;
+        if (s + bound_s + cnorm * p->common_norm[e] + PL_MARGIN < thr) {
+            continue; /* even a perfect overlap on S and the common dims stays below */
+        }
+        if (ns > 0) {
+            for (uint32_t q = p->ev_off[e]; q < p->ev_off[e + 1]; q++) {
+                s += sc->cand_s[p->ev_idx[q]] * p->ev_w[q];
+            }
+        }
+        for (size_t c = 0; c < ncc; c++) {
+            s += sc->cc_val[c] * p->common_w[(size_t)sc->cc_idx[c] * p->n_eval + e];
+        }
+        if (s >= thr) {
+            hit_push(&sc->hits, &sc->n_hits, &sc->hits_cap, e, s);
+        }
+    }
+    for (size_t j = 0; j < nr && ns > 0; j++) {
+        if (sc->cbucket[j] == 255) {
+            sc->cand_s[sc->cidx[j]] = 0.0f;
+        }
+    }
+}
+
+/* The streaming top-k rule over the hits of one candidate (sequential, offer order); returns
+ * the eval index it contaminates (highest cosine, ties -> lowest index) or -1. */
+static int64_t topk_apply(struct sampler_pipeline *p, const struct pl_hit *hits, size_t n_hits)
+{
     int64_t best = -1;
     float best_sim = 0.0f;
     int k = p->o.decontam_top_k;
-    float thr = (float)p->o.decontam_threshold;
-    /* without common dims only the evals reached through postings can score > 0 */
-    bool all = p->n_common > 0;
-    size_t n_iter = all ? p->n_eval : nt;
-    for (size_t t = 0; t < n_iter; t++) {
-        uint32_t e = all ? (uint32_t)t : p->touched[t];
-        float s = p->acc[e];
-        p->acc[e] = 0.0f;
-        if (s + cnorm * p->common_norm[e] + 1e-6f < thr) {
-            continue; /* even a perfect overlap on the common dims stays below */
-        }
-        for (size_t c = 0; c < ncc; c++) {
-            s += p->cc_val[c] * p->common_w[(size_t)p->cc_idx[c] * p->n_eval + e];
-        }
-        if (s < thr) {
-            continue;
-        }
+    for (size_t h = 0; h < n_hits; h++) {
+        uint32_t e = hits[h].e;
+        float s = hits[h].s;
         float *list = p->topk + (size_t)e * (size_t)k;
         int n = p->topk_n[e];
         if (n == k && s < list[k - 1]) {
@@ -378,6 +614,32 @@ static int64_t embed_decontam(struct sampler_pipeline *p, const char *text)
     return best;
 }
 
+/* The embedding rule at commit time; returns the eval index or -1. */
+static int64_t embed_decontam(struct sampler_pipeline *p, struct pl_item *it)
+{
+    if (p->emb == NULL || p->n_eval == 0) {
+        return -1;
+    }
+    if (it->embedded) {
+        return topk_apply(p, it->hits, it->n_hits);
+    }
+    /* a backend (not thread-safe, may fail): embedded here, in offer order */
+    if (p->n_indexed < p->n_eval && !index_build(p)) {
+        return -1;
+    }
+    struct sampler_vec v;
+    char err[512];
+    if (sampler_embed_one(p->emb, it->norm, false, &v, err, sizeof(err)) != ARENA_ERR_OK) {
+        p->embed_errors++;
+        ARENA_WARN("event=decontam_embed_failed error=\"%s\"", err);
+        return -1;
+    }
+    scratch_fit(p, &p->main_sc);
+    embed_score(p, &p->main_sc, v.idx, v.val, v.nnz);
+    sampler_vec_fini(&v);
+    return topk_apply(p, p->main_sc.hits, p->main_sc.n_hits);
+}
+
 static uint64_t prefix_key(const char *norm, int tokens)
 {
     /* norm is whitespace-collapsed: tokens are separated by single spaces */
@@ -397,69 +659,92 @@ static uint64_t prefix_key(const char *norm, int tokens)
     return arena_mix64(h);
 }
 
-static enum sampler_decision decide(struct sampler_pipeline *p, const char *prompt_id,
-                                    const char *text, char *match)
+/* The per-prompt work that depends on nothing offered before (any thread). */
+static void prepare(const struct sampler_pipeline *p, struct pl_scratch *sc, struct pl_item *it)
 {
-    match[0] = '\0';
-    char *norm = arena_prompt_normalise(text ? text : "");
-    enum sampler_decision d = SAMPLER_ACCEPT;
-    uint32_t v;
-    uint64_t pkey = 0;
-    bool have_sig = false;
-    uint64_t ikey = id_key(prompt_id);
-    if (norm[0] == '\0') {
-        d = SAMPLER_DROP_EMPTY;
-        goto out;
+    it->early = SAMPLER_ACCEPT;
+    it->have_sig = false;
+    it->embedded = false;
+    it->eval_lsh = -1;
+    it->n_hits = 0;
+    it->norm = arena_prompt_normalise(it->text ? it->text : "");
+    if (it->norm[0] == '\0') {
+        it->early = SAMPLER_DROP_EMPTY;
+        return;
     }
-    if (p->o.min_length > 0 && sampler_utf8_len(norm) < (size_t)p->o.min_length) {
-        d = SAMPLER_DROP_MIN_LENGTH;
-        goto out;
+    if (p->o.min_length > 0 && sampler_utf8_len(it->norm) < (size_t)p->o.min_length) {
+        it->early = SAMPLER_DROP_MIN_LENGTH;
+        return;
     }
-    if (sampler_u64map_get(&p->exact, ikey, &v) && strcmp(p->ids[v], prompt_id) == 0) {
-        d = SAMPLER_DROP_EXACT_DUP;
-        copy_id(match, p->ids[v]);
-        goto out;
+    it->ikey = id_key(it->id);
+    bool decontam = p->o.decontam && p->n_eval > 0;
+    if (decontam || p->o.minhash_dedup) {
+        sampler_minhash_sig(p->mh, it->norm, strlen(it->norm), it->sig);
+        sampler_lsh_band_keys(p->eval_lsh, it->sig, it->keys);
+        it->have_sig = true;
     }
-    if (p->o.decontam && p->n_eval > 0) {
-        if (sampler_u64map_get(&p->eval_map, ikey, &v) && strcmp(p->eval_ids[v], prompt_id) == 0) {
-            d = SAMPLER_DROP_DECONTAM;
-            copy_id(match, p->eval_ids[v]);
-            goto out;
-        }
-        sampler_minhash_sig(p->mh, norm, strlen(norm), p->sig);
-        have_sig = true;
-        int64_t e = sampler_lsh_query(p->eval_lsh, p->sig, p->o.jaccard_threshold, NULL);
-        if (e < 0) {
-            e = embed_decontam(p, norm);
-        }
-        if (e >= 0) {
-            d = SAMPLER_DROP_DECONTAM;
-            copy_id(match, p->eval_ids[e]);
-            goto out;
+    if (decontam) {
+        it->eval_lsh =
+            sampler_lsh_query_ro(p->eval_lsh, it->sig, it->keys, p->o.jaccard_threshold, NULL);
+        if (it->eval_lsh < 0 && p->own_emb && p->n_indexed == p->n_eval) {
+            const uint32_t *idx;
+            const float *val;
+            uint32_t nnz = sampler_embed_tfidf_r(p->emb, sc->ts, it->norm, &idx, &val);
+            embed_score(p, sc, idx, val, nnz);
+            it->n_hits = 0;
+            for (size_t h = 0; h < sc->n_hits; h++) {
+                hit_push(&it->hits, &it->n_hits, &it->hits_cap, sc->hits[h].e, sc->hits[h].s);
+            }
+            it->embedded = true;
         }
     }
     if (p->o.prefix_dedup) {
-        pkey = prefix_key(norm, p->o.prefix_tokens);
-        if (sampler_u64map_get(&p->prefix, pkey, &v)) {
-            d = SAMPLER_DROP_PREFIX_DUP;
-            copy_id(match, p->ids[v]);
-            goto out;
+        it->pkey = prefix_key(it->norm, p->o.prefix_tokens);
+    }
+}
+
+/* The decision in offer order: index lookups and updates (the owning thread). */
+static enum sampler_decision commit(struct sampler_pipeline *p, struct pl_item *it, char *match)
+{
+    match[0] = '\0';
+    const char *prompt_id = it->id;
+    uint32_t v;
+    if (it->early != SAMPLER_ACCEPT) {
+        return it->early;
+    }
+    if (sampler_u64map_get(&p->exact, it->ikey, &v) && strcmp(p->ids[v], prompt_id) == 0) {
+        copy_id(match, p->ids[v]);
+        return SAMPLER_DROP_EXACT_DUP;
+    }
+    if (p->o.decontam && p->n_eval > 0) {
+        if (sampler_u64map_get(&p->eval_map, it->ikey, &v) &&
+            strcmp(p->eval_ids[v], prompt_id) == 0) {
+            copy_id(match, p->eval_ids[v]);
+            return SAMPLER_DROP_DECONTAM;
         }
+        int64_t e = it->eval_lsh;
+        if (e < 0) {
+            e = embed_decontam(p, it);
+        }
+        if (e >= 0) {
+            copy_id(match, p->eval_ids[e]);
+            return SAMPLER_DROP_DECONTAM;
+        }
+    }
+    if (p->o.prefix_dedup && sampler_u64map_get(&p->prefix, it->pkey, &v)) {
+        copy_id(match, p->ids[v]);
+        return SAMPLER_DROP_PREFIX_DUP;
     }
     if (p->o.minhash_dedup) {
-        if (!have_sig) {
-            sampler_minhash_sig(p->mh, norm, strlen(norm), p->sig);
-        }
-        int64_t it = sampler_lsh_query(p->lsh, p->sig, p->o.jaccard_threshold, NULL);
-        if (it >= 0) {
-            d = SAMPLER_DROP_MINHASH_DUP;
-            copy_id(match, p->ids[it]);
-            goto out;
+        int64_t item =
+            sampler_lsh_query_keys(p->lsh, it->sig, it->keys, p->o.jaccard_threshold, NULL);
+        if (item >= 0) {
+            copy_id(match, p->ids[item]);
+            return SAMPLER_DROP_MINHASH_DUP;
         }
     }
-    if (p->o.language_hook != NULL && p->o.language_hook(p->o.language_ctx, norm) == 0) {
-        d = SAMPLER_DROP_LANGUAGE;
-        goto out;
+    if (p->o.language_hook != NULL && p->o.language_hook(p->o.language_ctx, it->norm) == 0) {
+        return SAMPLER_DROP_LANGUAGE;
     }
     /* accepted: index it */
     if (p->n == p->cap) {
@@ -467,16 +752,36 @@ static enum sampler_decision decide(struct sampler_pipeline *p, const char *prom
         p->ids = arena_xrealloc(p->ids, p->cap * sizeof(*p->ids));
     }
     copy_id(p->ids[p->n], prompt_id);
-    sampler_u64map_put(&p->exact, ikey, (uint32_t)p->n);
+    sampler_u64map_put(&p->exact, it->ikey, (uint32_t)p->n);
     if (p->o.prefix_dedup) {
-        sampler_u64map_put(&p->prefix, pkey, (uint32_t)p->n);
+        sampler_u64map_put(&p->prefix, it->pkey, (uint32_t)p->n);
     }
     if (p->o.minhash_dedup) {
-        sampler_lsh_add(p->lsh, p->sig);
+        sampler_lsh_add_keys(p->lsh, it->sig, it->keys);
     }
     p->n++;
-out:
-    free(norm);
+    return SAMPLER_ACCEPT;
+}
+
+/* Before preparing: the built-in embedding index is (re)built on the owning thread once eval
+ * items were added, so that prepare only reads it. */
+static void prep_begin(struct sampler_pipeline *p)
+{
+    if (p->own_emb && p->o.decontam && p->n_eval > 0 && p->n_indexed < p->n_eval) {
+        index_build(p);
+    }
+    scratch_fit(p, &p->main_sc);
+    for (int w = 0; p->wsc != NULL && w < sampler_pool_size(p->pool); w++) {
+        scratch_fit(p, &p->wsc[w]);
+    }
+}
+
+static enum sampler_decision finish(struct sampler_pipeline *p, struct pl_item *it, char *match)
+{
+    enum sampler_decision d = commit(p, it, match);
+    p->counts[d]++;
+    free(it->norm);
+    it->norm = NULL;
     return d;
 }
 
@@ -484,12 +789,94 @@ enum sampler_decision sampler_pipeline_offer(struct sampler_pipeline *p, const c
                                              const char *text, char match_out[33])
 {
     char match[33];
-    enum sampler_decision d = decide(p, prompt_id ? prompt_id : "", text, match);
-    p->counts[d]++;
+    struct pl_item *it = &p->items[PL_CHUNK];
+    prep_begin(p);
+    it->id = prompt_id ? prompt_id : "";
+    it->text = text;
+    prepare(p, &p->main_sc, it);
+    enum sampler_decision d = finish(p, it, match);
     if (match_out != NULL) {
         memcpy(match_out, match, 33);
     }
     return d;
+}
+
+static void prepare_worker(void *ctx, int worker)
+{
+    struct sampler_pipeline *p = ctx;
+    for (;;) {
+        size_t j = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+        if (j >= p->chunk_n) {
+            return;
+        }
+        prepare(p, &p->wsc[worker], &p->items[j]);
+        atomic_store_explicit(&p->items[j].ready, 1, memory_order_release);
+    }
+}
+
+static bool pool_ready(struct sampler_pipeline *p)
+{
+    if (p->pool != NULL) {
+        return true;
+    }
+    if (p->o.threads < 2 || p->pool_failed) {
+        return false;
+    }
+    char err[256];
+    p->pool = sampler_pool_new(p->o.threads - 1, err, sizeof(err));
+    if (p->pool == NULL) {
+        p->pool_failed = 1;
+        ARENA_WARN("event=pipeline_pool_failed error=\"%s\" fallback=caller_only", err);
+        return false;
+    }
+    p->wsc = arena_xcalloc((size_t)sampler_pool_size(p->pool), sizeof(*p->wsc));
+    return true;
+}
+
+void sampler_pipeline_offer_batch(struct sampler_pipeline *p, const char *const *prompt_ids,
+                                  const char *const *texts, size_t n,
+                                  enum sampler_decision *decisions_out, char (*matches_out)[33])
+{
+    for (size_t off = 0; off < n; off += PL_CHUNK) {
+        size_t m = n - off < PL_CHUNK ? n - off : PL_CHUNK;
+        bool par = m > 1 && pool_ready(p);
+        prep_begin(p);
+        for (size_t i = 0; i < m; i++) {
+            struct pl_item *it = &p->items[i];
+            it->id = prompt_ids[off + i] ? prompt_ids[off + i] : "";
+            it->text = texts[off + i];
+            atomic_store_explicit(&it->ready, 0, memory_order_relaxed);
+        }
+        p->chunk_n = m;
+        atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+        if (par) {
+            sampler_pool_run(p->pool, prepare_worker, p);
+        }
+        for (size_t c = 0; c < m; c++) {
+            struct pl_item *it = &p->items[c];
+            while (!atomic_load_explicit(&it->ready, memory_order_acquire)) {
+                /* help: prepare the next unclaimed item, or wait for the worker on this one */
+                size_t j = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+                if (j < m) {
+                    prepare(p, &p->main_sc, &p->items[j]);
+                    atomic_store_explicit(&p->items[j].ready, 1, memory_order_release);
+                } else {
+                    sched_yield();
+                }
+            }
+            char match[33];
+            enum sampler_decision d = finish(p, it, match);
+            if (decisions_out != NULL) {
+                decisions_out[off + c] = d;
+            }
+            if (matches_out != NULL) {
+                memcpy(matches_out[off + c], match, 33);
+            }
+        }
+        if (par) {
+            sampler_pool_wait(p->pool);
+        }
+    }
 }
 
 void sampler_pipeline_counts(const struct sampler_pipeline *p, uint64_t counts[])
@@ -507,10 +894,23 @@ void sampler_pipeline_destroy(struct sampler_pipeline *p)
     if (p == NULL) {
         return;
     }
+    int nw = p->pool != NULL ? sampler_pool_size(p->pool) : 0;
+    sampler_pool_destroy(p->pool);
+    for (int w = 0; p->wsc != NULL && w < nw; w++) {
+        scratch_fini(&p->wsc[w]);
+    }
+    free(p->wsc);
+    scratch_fini(&p->main_sc);
+    for (size_t i = 0; p->items != NULL && i < 2 * PL_CHUNK; i++) {
+        free(p->items[i].norm);
+        free(p->items[i].hits);
+    }
+    free(p->items);
+    free(p->item_sigs);
+    free(p->item_keys);
     sampler_minhasher_destroy(p->mh);
     sampler_lsh_destroy(p->lsh);
     sampler_lsh_destroy(p->eval_lsh);
-    free(p->sig);
     free(p->ids);
     sampler_u64map_fini(&p->exact);
     sampler_u64map_fini(&p->prefix);
@@ -526,9 +926,5 @@ void sampler_pipeline_destroy(struct sampler_pipeline *p)
     index_free(p);
     free(p->topk);
     free(p->topk_n);
-    free(p->acc);
-    free(p->touched);
-    free(p->cc_idx);
-    free(p->cc_val);
     free(p);
 }

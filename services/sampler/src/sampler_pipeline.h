@@ -18,7 +18,7 @@
  *   texts (refitted lazily when eval items were added since the last offer), ignoring n-grams
  *   found in more than 10% of the eval items (stop-grams).
  * Register eval items before offering training candidates: accepted items are never revisited.
- * Not thread-safe. */
+ * Not thread-safe (one owning thread; sampler_pipeline_offer_batch uses its own workers). */
 #ifndef SAMPLER_PIPELINE_H
 #define SAMPLER_PIPELINE_H
 
@@ -45,6 +45,9 @@ struct sampler_pipeline_opts {
     void *language_ctx;
     struct sampler_embedder
         *embedder; /* NULL = built-in TF-IDF (2^16 dims, 3-5 grams, max_df 0.1) */
+    int threads;   /* sampler_pipeline_offer_batch: threads doing the per-prompt work, the caller
+                      included (a pool of threads - 1 started at the first batch); default 2,
+                      1 = everything on the caller */
 };
 
 /* Defaults above. */
@@ -77,6 +80,18 @@ void sampler_pipeline_add_eval(struct sampler_pipeline *p, const char *prompt_id
  * match_out (may be NULL) receives the prompt_id it duplicates/contaminates ("" otherwise). */
 enum sampler_decision sampler_pipeline_offer(struct sampler_pipeline *p, const char *prompt_id,
                                              const char *text, char match_out[33]);
+/* The same decisions, matches and index updates as n calls of sampler_pipeline_offer() in
+ * that order (deterministic whatever the threads), but the per-prompt work that does not depend
+ * on earlier offers (normalisation, MinHash signature and band keys, eval MinHash lookup,
+ * built-in TF-IDF embedding and its similarities to the eval items, prefix hash) runs on
+ * opts.threads threads; only the index lookups/updates run in offer order on the caller.
+ * decisions_out[n] and matches_out[n] (may be NULL) receive what offer would return. Call it
+ * from the pipeline's owning thread, never concurrently with other calls on p; register eval
+ * items between batches (as between offers). The language hook and an opts.embedder backend
+ * are called on the caller's thread only. */
+void sampler_pipeline_offer_batch(struct sampler_pipeline *p, const char *const *prompt_ids,
+                                  const char *const *texts, size_t n,
+                                  enum sampler_decision *decisions_out, char (*matches_out)[33]);
 /* counts[SAMPLER_DECISION__COUNT] */
 void sampler_pipeline_counts(const struct sampler_pipeline *p, uint64_t counts[]);
 /* Errors of the embedding backend are logged and the embedding rule skipped for that offer;
