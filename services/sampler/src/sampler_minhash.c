@@ -308,6 +308,19 @@ int sampler_lsh_bands(const struct sampler_lsh *l)
     return l->bands;
 }
 
+void sampler_lsh_clear(struct sampler_lsh *l)
+{
+    l->n = 0;
+    l->n_entries = 0;
+    l->used_slots = 0;
+    memset(l->slots, 0, l->cap_slots * sizeof(*l->slots));
+}
+
+const uint32_t *sampler_lsh_sig(const struct sampler_lsh *l, uint32_t item)
+{
+    return l->sigs + (size_t)item * (size_t)l->perms;
+}
+
 uint32_t sampler_lsh_add_keys(struct sampler_lsh *l, const uint32_t *sig, const uint64_t *keys)
 {
     if (l->n == l->cap_items) {

@@ -60,6 +60,10 @@ void sampler_lsh_band_keys(const struct sampler_lsh *l, const uint32_t *sig, uin
 int64_t sampler_lsh_query_ro(const struct sampler_lsh *l, const uint32_t *sig, const uint64_t *keys,
                              double threshold, double *sim_out);
 int sampler_lsh_bands(const struct sampler_lsh *l);
+/* Forget every item (keeps the memory). */
+void sampler_lsh_clear(struct sampler_lsh *l);
+/* Signature of item i (permutations values; valid until the next add). */
+const uint32_t *sampler_lsh_sig(const struct sampler_lsh *l, uint32_t item);
 size_t sampler_lsh_count(const struct sampler_lsh *l);
 size_t sampler_lsh_memory(const struct sampler_lsh *l); /* bytes held */
 

@@ -60,6 +60,8 @@ struct pl_item {
     bool have_sig;
     bool embedded; /* hits computed (built-in TF-IDF) */
     int64_t eval_lsh;
+    int64_t lsh_best; /* best match among the prompts accepted before the chunk */
+    double lsh_sim;
     uint64_t ikey, pkey;
     uint32_t *sig;
     uint64_t *keys;
@@ -86,7 +88,10 @@ struct sampler_pipeline {
     size_t n, cap;
     struct sampler_u64map exact;
     struct sampler_u64map prefix;
-    struct sampler_lsh *lsh; /* item i = accepted i (when minhash_dedup) */
+    struct sampler_lsh *lsh;  /* item i = accepted i (when minhash_dedup); read-only while a
+                                 chunk is prepared: the chunk's accepted prompts go to dlsh */
+    struct sampler_lsh *dlsh; /* item i = accepted lsh_count(lsh) + i, merged after the chunk */
+    uint64_t *dkeys;          /* band keys of the dlsh items */
     /* eval items */
     sampler_id *eval_ids;
     char **eval_texts;
@@ -183,7 +188,8 @@ struct sampler_pipeline *sampler_pipeline_new(const struct sampler_pipeline_opts
     }
     p->lsh = sampler_lsh_new(p->o.permutations, p->o.bands, errstr, n);
     p->eval_lsh = p->lsh ? sampler_lsh_new(p->o.permutations, p->o.bands, errstr, n) : NULL;
-    if (p->eval_lsh == NULL) {
+    p->dlsh = p->eval_lsh ? sampler_lsh_new(p->o.permutations, p->o.bands, errstr, n) : NULL;
+    if (p->dlsh == NULL) {
         goto fail;
     }
     if (p->o.threads < 1) {
@@ -196,6 +202,7 @@ struct sampler_pipeline *sampler_pipeline_new(const struct sampler_pipeline_opts
     p->items = arena_xcalloc(nitems, sizeof(*p->items));
     p->item_sigs = arena_xmalloc(nitems * (size_t)p->o.permutations * sizeof(uint32_t));
     p->item_keys = arena_xmalloc(nitems * (size_t)p->o.bands * sizeof(uint64_t));
+    p->dkeys = arena_xmalloc(nitems * (size_t)p->o.bands * sizeof(uint64_t));
     for (size_t i = 0; i < nitems; i++) {
         p->items[i].sig = p->item_sigs + i * (size_t)p->o.permutations;
         p->items[i].keys = p->item_keys + i * (size_t)p->o.bands;
@@ -666,6 +673,8 @@ static void prepare(const struct sampler_pipeline *p, struct pl_scratch *sc, str
     it->have_sig = false;
     it->embedded = false;
     it->eval_lsh = -1;
+    it->lsh_best = -1;
+    it->lsh_sim = 0.0;
     it->n_hits = 0;
     it->norm = arena_prompt_normalise(it->text ? it->text : "");
     if (it->norm[0] == '\0') {
@@ -700,6 +709,10 @@ static void prepare(const struct sampler_pipeline *p, struct pl_scratch *sc, str
     }
     if (p->o.prefix_dedup) {
         it->pkey = prefix_key(it->norm, p->o.prefix_tokens);
+    }
+    if (p->o.minhash_dedup) {
+        it->lsh_best =
+            sampler_lsh_query_ro(p->lsh, it->sig, it->keys, p->o.jaccard_threshold, &it->lsh_sim);
     }
 }
 
@@ -736,8 +749,15 @@ static enum sampler_decision commit(struct sampler_pipeline *p, struct pl_item *
         return SAMPLER_DROP_PREFIX_DUP;
     }
     if (p->o.minhash_dedup) {
-        int64_t item =
-            sampler_lsh_query_keys(p->lsh, it->sig, it->keys, p->o.jaccard_threshold, NULL);
+        /* the prompts accepted before the chunk were searched by prepare; those of the chunk
+         * (higher ids) win only with a higher similarity, as in one query over all */
+        double dsim;
+        int64_t item = it->lsh_best;
+        int64_t d =
+            sampler_lsh_query_keys(p->dlsh, it->sig, it->keys, p->o.jaccard_threshold, &dsim);
+        if (d >= 0 && (item < 0 || dsim > it->lsh_sim)) {
+            item = (int64_t)sampler_lsh_count(p->lsh) + d;
+        }
         if (item >= 0) {
             copy_id(match, p->ids[item]);
             return SAMPLER_DROP_MINHASH_DUP;
@@ -757,7 +777,9 @@ static enum sampler_decision commit(struct sampler_pipeline *p, struct pl_item *
         sampler_u64map_put(&p->prefix, it->pkey, (uint32_t)p->n);
     }
     if (p->o.minhash_dedup) {
-        sampler_lsh_add_keys(p->lsh, it->sig, it->keys);
+        size_t di = sampler_lsh_count(p->dlsh);
+        memcpy(p->dkeys + di * (size_t)p->o.bands, it->keys, (size_t)p->o.bands * sizeof(uint64_t));
+        sampler_lsh_add_keys(p->dlsh, it->sig, it->keys);
     }
     p->n++;
     return SAMPLER_ACCEPT;
@@ -773,6 +795,19 @@ static void prep_begin(struct sampler_pipeline *p)
     scratch_fit(p, &p->main_sc);
     for (int w = 0; p->wsc != NULL && w < sampler_pool_size(p->pool); w++) {
         scratch_fit(p, &p->wsc[w]);
+    }
+}
+
+/* After a chunk (no prepare running): the chunk's accepted prompts join the main LSH. */
+static void merge_delta(struct sampler_pipeline *p)
+{
+    size_t nd = sampler_lsh_count(p->dlsh);
+    for (size_t i = 0; i < nd; i++) {
+        sampler_lsh_add_keys(p->lsh, sampler_lsh_sig(p->dlsh, (uint32_t)i),
+                             p->dkeys + i * (size_t)p->o.bands);
+    }
+    if (nd > 0) {
+        sampler_lsh_clear(p->dlsh);
     }
 }
 
@@ -795,6 +830,7 @@ enum sampler_decision sampler_pipeline_offer(struct sampler_pipeline *p, const c
     it->text = text;
     prepare(p, &p->main_sc, it);
     enum sampler_decision d = finish(p, it, match);
+    merge_delta(p);
     if (match_out != NULL) {
         memcpy(match_out, match, 33);
     }
@@ -876,6 +912,7 @@ void sampler_pipeline_offer_batch(struct sampler_pipeline *p, const char *const 
         if (par) {
             sampler_pool_wait(p->pool);
         }
+        merge_delta(p);
     }
 }
 
@@ -911,6 +948,8 @@ void sampler_pipeline_destroy(struct sampler_pipeline *p)
     sampler_minhasher_destroy(p->mh);
     sampler_lsh_destroy(p->lsh);
     sampler_lsh_destroy(p->eval_lsh);
+    sampler_lsh_destroy(p->dlsh);
+    free(p->dkeys);
     free(p->ids);
     sampler_u64map_fini(&p->exact);
     sampler_u64map_fini(&p->prefix);
