@@ -15,8 +15,6 @@ BIN=${ARENA_BIN_DIR:-$ROOT/build/services}
 command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-e2e-adaptive-XXXXXX")
-PORT_BASE=${ARENA_E2E_PORT_BASE:-49000}
-FEED="tcp://127.0.0.1:$((PORT_BASE + 15))"
 BATTLES=1000
 RUN_PID=
 cleanup() {
@@ -30,8 +28,10 @@ trap cleanup EXIT
 
 # max_in_flight 100 and a rater publishing every 50 battles / 300 ms: the sampler sees fresh
 # ratings while it issues (with thousands in flight it would issue everything before the first
-# rating). 4 pairs per prompt = models - 1, the default.
-cat >"$WORK/arena.yaml" <<YAML
+# rating). 4 pairs per prompt = models - 1, the default. The feed is on PORT_BASE + 15.
+write_config() {
+    local feed="tcp://127.0.0.1:$(($1 + 15))"
+    cat >"$WORK/arena.yaml" <<YAML
 log_level: info
 kafka:
   session.timeout.ms: 6000
@@ -46,31 +46,53 @@ models:
   - {name: judge-sim, backend: sim, skill: 9.0, judge_noise: 0.5, position_bias: 0.2, seed: 99}
 sampler:
   mode: adaptive
-  ratings_feed: "$FEED"
+  ratings_feed: "$feed"
   max_in_flight: 100
 judge:
   model: judge-sim
   template: wizardarena
 rater:
   name: wizardarena
-  publish: "$FEED"
+  publish: "$feed"
   bootstrap: 50
   every_battles: 50
   every_ms: 300
 curator:
   flush_ms: 2000
 YAML
+}
 
-export ARENA_BIN_DIR="$BIN" ARENA_PORT_BASE="$PORT_BASE" ARENA_WAIT_TIMEOUT_S=120
-"$ROOT/deploy/local/run.sh" --battles "$BATTLES" --keep-running --config "$WORK/arena.yaml" \
-    --workdir "$WORK/run" >"$WORK/run.log" 2>&1 &
-RUN_PID=$!
-for _ in $(seq 1 400); do
-    grep -q "fleet is running" "$WORK/run.log" 2>/dev/null && break
-    kill -0 "$RUN_PID" 2>/dev/null || { tail -40 "$WORK/run.log"; echo "FAIL: run.sh exited"; exit 1; }
-    sleep 0.5
+# A fixed port can be taken by another process's ephemeral port (the Linux range covers it):
+# when a service cannot bind, try the next block of 20 ports (3 attempts).
+export ARENA_BIN_DIR="$BIN" ARENA_WAIT_TIMEOUT_S=120
+PORT_BASE=${ARENA_E2E_PORT_BASE:-49000}
+for attempt in 1 2 3; do
+    rm -rf "$WORK/run"
+    write_config "$PORT_BASE"
+    ARENA_PORT_BASE=$PORT_BASE "$ROOT/deploy/local/run.sh" --battles "$BATTLES" --keep-running \
+        --config "$WORK/arena.yaml" --workdir "$WORK/run" >"$WORK/run.log" 2>&1 &
+    RUN_PID=$!
+    for _ in $(seq 1 400); do
+        grep -q "fleet is running" "$WORK/run.log" 2>/dev/null && break
+        kill -0 "$RUN_PID" 2>/dev/null || break
+        grep -qs "Address already in use" "$WORK"/run/logs/*.log && break
+        sleep 0.5
+    done
+    grep -q "fleet is running" "$WORK/run.log" && break
+    # run.sh's children first: its TERM trap waits for the foreground `arenactl wait`
+    pkill -TERM -P "$RUN_PID" 2>/dev/null || true
+    kill -TERM "$RUN_PID" 2>/dev/null || true
+    wait "$RUN_PID" 2>/dev/null || true
+    RUN_PID=
+    grep -q "Address already in use" "$WORK/run.log" "$WORK"/run/logs/*.log 2>/dev/null || break
+    echo "note: port block $PORT_BASE is in use, trying $((PORT_BASE + 20))"
+    PORT_BASE=$((PORT_BASE + 20))
 done
-grep -q "fleet is running" "$WORK/run.log" || { tail -30 "$WORK/run.log"; echo "FAIL: fleet not up"; exit 1; }
+if [ -z "$RUN_PID" ]; then
+    tail -n 40 "$WORK/run.log"
+    echo "FAIL: the fleet did not reach $BATTLES battles"
+    exit 1
+fi
 
 CTL=("$BIN/arenactl" --config "$WORK/arena.yaml"
     --set "kafka.bootstrap.servers=$(cat "$WORK/run/bootstrap")"
@@ -163,8 +185,10 @@ print("pair shares:", ", ".join(f"{a}/{b} {c / n:.3f}" for (a, b), c in pairs.mo
 print(f"close pair share {close:.3f} (uniform 0.100, margin {MARGIN}); top-90/low-40 {far:.3f}")
 if close < MARGIN:
     fail.append(f"close pair share {close:.3f} < {MARGIN}")
-if far >= 0.10:
-    fail.append(f"the most separated pair got {far:.3f} >= uniform 0.10")
+# separated pairs share the 3 other slots of a prompt: ~3/9 * 1/4 = 0.083 each, near uniform,
+# so only the ordering against the close pair is asserted for them
+if far >= close / 2:
+    fail.append(f"the most separated pair got {far:.3f} >= half the close pair's {close:.3f}")
 if pairs.most_common(1)[0][0] != ("close-a", "close-b"):
     fail.append(f"most frequent pair is {pairs.most_common(1)[0][0]}, not the close pair")
 
