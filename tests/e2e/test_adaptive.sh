@@ -65,7 +65,7 @@ YAML
 # A fixed port can be taken by another process's ephemeral port (the Linux range covers it):
 # when a service cannot bind, try the next block of 20 ports (3 attempts).
 export ARENA_BIN_DIR="$BIN" ARENA_WAIT_TIMEOUT_S=120
-PORT_BASE=${ARENA_E2E_PORT_BASE:-49000}
+PORT_BASE=${ARENA_E2E_PORT_BASE:-24000}
 for attempt in 1 2 3; do
     rm -rf "$WORK/run"
     write_config "$PORT_BASE"

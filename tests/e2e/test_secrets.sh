@@ -131,7 +131,7 @@ head -n 200 "$ROOT/deploy/local/prompts.jsonl" >"$WORK/prompts.jsonl"
 # A fixed port can be taken by another process's ephemeral port (the Linux range covers
 # it): when a service cannot bind, try the next block of 20 ports (3 attempts).
 export ARENA_BIN_DIR="$BIN" ARENA_WAIT_TIMEOUT_S=150
-PORT_BASE=${ARENA_SECRETS_PORT_BASE:-48800}
+PORT_BASE=${ARENA_SECRETS_PORT_BASE:-23800}
 for attempt in 1 2 3; do
     rm -rf "$WORK/run" # no stale log of the previous attempt
     ARENA_PORT_BASE=$PORT_BASE "$ROOT/deploy/local/run.sh" --config "$WORK/arena.yaml" --prompts "$WORK/prompts.jsonl" \

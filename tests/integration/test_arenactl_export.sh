@@ -35,7 +35,7 @@ fail() {
 # A fixed port can be taken by another process's ephemeral port (the Linux range covers
 # it): when a service cannot bind, try the next block of 20 ports (3 attempts).
 export ARENA_BIN_DIR="$BIN" ARENA_WAIT_TIMEOUT_S=150
-PORT_BASE=${ARENA_EXPORT_PORT_BASE:-48900}
+PORT_BASE=${ARENA_EXPORT_PORT_BASE:-23900}
 for attempt in 1 2 3; do
     rm -rf "$WORK/run" # no stale log of the previous attempt
     ARENA_PORT_BASE=$PORT_BASE "$ROOT/deploy/local/run.sh" --battles "$BATTLES" \
