@@ -107,7 +107,8 @@ static inline __attribute__((always_inline)) void sig_update(const struct sample
 
 /* The hot loop of the pipeline (character shingles): cloned for AVX-512/AVX2 (vectorised 64-bit
  * multiplies) and dispatched at load time (GCC ifunc); the baseline build stays x86-64. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+/* (not under TSan: its instrumented ifunc resolver runs before the runtime is up and crashes) */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #endif
 static size_t
