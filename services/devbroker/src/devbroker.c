@@ -292,6 +292,69 @@ static json_t *cmd_clear_errors(struct devbroker *db, json_t *args)
     return json_pack("{s:b, s:s}", "ok", 1, "api", api);
 }
 
+/* {"cmd":"coordinator","type":"group","key":"arena-judge","broker":1} */
+static json_t *cmd_coordinator(struct devbroker *db, json_t *args)
+{
+    const char *type = json_string_value(json_object_get(args, "type"));
+    const char *key = json_string_value(json_object_get(args, "key"));
+    if (!type || (strcmp(type, "group") != 0 && strcmp(type, "transaction") != 0)) {
+        return reply_err("\"type\" must be \"group\" or \"transaction\"");
+    }
+    if (!key || !*key) {
+        return reply_err("\"key\" must be a non-empty group.id or transactional.id");
+    }
+    int broker;
+    json_t *err = NULL;
+    if (!arg_broker(db, args, &broker, &err)) {
+        return err;
+    }
+    if (broker < 1) {
+        return reply_err("\"broker\" must name one broker (1..%d)", db->opts.brokers);
+    }
+    rd_kafka_resp_err_t e = rd_kafka_mock_coordinator_set(db->mcluster, type, key, broker);
+    if (e) {
+        return reply_err("coordinator of %s %s: %s", type, key, rd_kafka_err2str(e));
+    }
+    ARENA_INFO("event=coordinator_set type=%s key=%s broker=%d", type, key, broker);
+    return json_pack("{s:b, s:s, s:s, s:i}", "ok", 1, "type", type, "key", key, "broker", broker);
+}
+
+/* {"cmd":"leader","topic":"arena.battles.requested","partition":0,"broker":1}; partition -1 =
+ * every partition of the topic */
+static json_t *cmd_leader(struct devbroker *db, json_t *args)
+{
+    const char *topic = json_string_value(json_object_get(args, "topic"));
+    json_t *p = json_object_get(args, "partition");
+    if (!topic || !*topic) {
+        return reply_err("\"topic\" must be a non-empty string");
+    }
+    if (!json_is_integer(p) || json_integer_value(p) < -1 ||
+        json_integer_value(p) >= db->opts.partitions) {
+        return reply_err("\"partition\" must be an integer in -1..%d", db->opts.partitions - 1);
+    }
+    int broker;
+    json_t *err = NULL;
+    if (!arg_broker(db, args, &broker, &err)) {
+        return err;
+    }
+    if (broker < 1) {
+        return reply_err("\"broker\" must name one broker (1..%d)", db->opts.brokers);
+    }
+    int32_t part = (int32_t)json_integer_value(p);
+    int moved = 0;
+    for (int32_t i = part < 0 ? 0 : part; i < (part < 0 ? db->opts.partitions : part + 1); i++) {
+        rd_kafka_resp_err_t e = rd_kafka_mock_partition_set_leader(db->mcluster, topic, i, broker);
+        if (e) {
+            return reply_err("leader of %s [%d]: %s", topic, (int)i, rd_kafka_err2str(e));
+        }
+        moved++;
+    }
+    ARENA_INFO("event=leader_set topic=%s partition=%d broker=%d partitions=%d", topic, (int)part,
+               broker, moved);
+    return json_pack("{s:b, s:s, s:i, s:i, s:i}", "ok", 1, "topic", topic, "partition", (int)part,
+                     "broker", broker, "partitions", moved);
+}
+
 static json_t *cmd_create_topic(struct devbroker *db, json_t *args)
 {
     const char *topic = json_string_value(json_object_get(args, "topic"));
@@ -340,8 +403,14 @@ json_t *devbroker_command(struct devbroker *db, const char *cmd, json_t *args)
     if (strcmp(cmd, "create_topic") == 0) {
         return cmd_create_topic(db, args);
     }
+    if (strcmp(cmd, "coordinator") == 0) {
+        return cmd_coordinator(db, args);
+    }
+    if (strcmp(cmd, "leader") == 0) {
+        return cmd_leader(db, args);
+    }
     return reply_err("unknown command '%s' (status, broker_down, broker_up, rtt, request_errors, "
-                     "clear_errors, create_topic)",
+                     "clear_errors, create_topic, coordinator, leader)",
                      cmd);
 }
 
@@ -421,8 +490,9 @@ struct devbroker *devbroker_new(const struct devbroker_opts *o, char *errstr, si
             devbroker_destroy(db);
             return NULL;
         }
-        static const char *const cmds[] = {"status",         "broker_down",  "broker_up",   "rtt",
-                                           "request_errors", "clear_errors", "create_topic"};
+        static const char *const cmds[] = {"status",       "broker_down",    "broker_up",
+                                           "rtt",          "request_errors", "clear_errors",
+                                           "create_topic", "coordinator",    "leader"};
         for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
             arena_ctl_register(db->ctl, cmds[i], ctl_handler, db);
         }

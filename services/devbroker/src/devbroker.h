@@ -35,7 +35,8 @@ const char *devbroker_control_endpoint(const struct devbroker *db);
 
 /* Execute one command object ({"cmd":"broker_down","broker":1} ...); returns a new reply
  * object {"ok":true,...} or {"ok":false,"error":"..."}. Commands: status, broker_down,
- * broker_up, rtt, request_errors, clear_errors, create_topic. */
+ * broker_up, rtt, request_errors, clear_errors, create_topic, coordinator (group/transaction
+ * coordinator of one key), leader (partition leadership). */
 json_t *devbroker_command(struct devbroker *db, const char *cmd, json_t *args);
 
 /* Serve control requests until *stop becomes non-zero. Returns 0. */
