@@ -364,6 +364,7 @@ struct arena_consumer {
     arena_rebalance_cb *rebalance;
     void *ctx;
     uint64_t errors_logged;
+    bool paused; /* wanted state of every assigned partition (arena_consumer_pause/resume) */
 };
 
 struct kafka_msg {
@@ -397,6 +398,23 @@ static void notify(struct arena_consumer *c, bool assigned,
     }
 }
 
+/* Pause or resume exactly `parts` (application pause flag); errors are logged. */
+static void consumer_apply_pause(struct arena_consumer *c, rd_kafka_topic_partition_list_t *parts,
+                                 bool pause, const char *why)
+{
+    if (!parts || parts->cnt == 0) {
+        return;
+    }
+    rd_kafka_resp_err_t e =
+        pause ? rd_kafka_pause_partitions(c->rk, parts) : rd_kafka_resume_partitions(c->rk, parts);
+    if (e) {
+        ARENA_WARN("event=kafka_%s_failed on=%s partitions=%d err=%s", pause ? "pause" : "resume",
+                   why, parts->cnt, rd_kafka_err2name(e));
+        return;
+    }
+    ARENA_DEBUG("event=kafka_%s on=%s partitions=%d", pause ? "pause" : "resume", why, parts->cnt);
+}
+
 static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                   rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -418,13 +436,20 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 return;
             }
         }
+        /* librdkafka keeps a partition's application pause flag across unassign/assign:
+         * a partition paused before a rebalance comes back paused, while a resume issued
+         * between the revocation and the new assignment finds no partition to resume. Give
+         * every newly assigned partition the state the application asked for last. */
+        consumer_apply_pause(c, parts, c->paused, "assign");
         notify(c, true, parts);
         return;
     }
     if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-        ARENA_INFO("event=kafka_revoke partitions=%d lost=%d", parts->cnt,
-                   rd_kafka_assignment_lost(rk));
+        ARENA_INFO("event=kafka_revoke partitions=%d lost=%d paused=%d", parts->cnt,
+                   rd_kafka_assignment_lost(rk), c->paused);
         notify(c, false, parts);
+        /* drop the pause flag with the partition (see above): never leave a stale one */
+        consumer_apply_pause(c, parts, false, "revoke");
         if (coop) {
             rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
             if (e) {
@@ -723,6 +748,8 @@ static arena_err_t consumer_pause_resume(struct arena_consumer *c, bool pause)
     if (!c) {
         return ARENA_ERR_INVALID;
     }
+    /* remembered: partitions assigned later (after a rebalance) get the same state */
+    c->paused = pause;
     rd_kafka_topic_partition_list_t *l = NULL;
     rd_kafka_resp_err_t e = rd_kafka_assignment(c->rk, &l);
     if (!e && l) {

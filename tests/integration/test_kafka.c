@@ -43,53 +43,67 @@ static char *broker_path(void)
     return strdup(p);
 }
 
-static int start_broker(void **state)
+/* fork/exec an arena-devbroker logging to DIR/devbroker.log; fills bootstrap once its
+ * bootstrap file appears. Returns the pid, or -1 (message printed). */
+static pid_t spawn_devbroker(const char *dir, const char *control, int brokers, char *bootstrap,
+                             size_t bootstrap_size)
 {
-    (void)state;
     char *exe = broker_path();
     if (access(exe, X_OK) != 0) {
         fprintf(stderr, "arena-devbroker not built at %s (build target arena-devbroker)\n", exe);
         free(exe);
         return -1;
     }
-    g_dir = tu_tmpdir("kafka");
-    char bs[4200], parts[16], logf[4200];
-    snprintf(bs, sizeof(bs), "%s/bootstrap", g_dir);
-    snprintf(logf, sizeof(logf), "%s/devbroker.log", g_dir);
+    char bs[4200], parts[16], nb[16], logf[4200];
+    snprintf(bs, sizeof(bs), "%s/bootstrap", dir);
+    snprintf(logf, sizeof(logf), "%s/devbroker.log", dir);
     snprintf(parts, sizeof(parts), "%d", PARTITIONS);
-    snprintf(g_control, sizeof(g_control), "tcp://127.0.0.1:%d", 20000 + (int)(getpid() % 20000));
-    g_broker = fork();
-    if (g_broker == 0) {
+    snprintf(nb, sizeof(nb), "%d", brokers);
+    pid_t pid = fork();
+    if (pid == 0) {
         FILE *lf = freopen(logf, "w", stderr);
+        FILE *out = freopen("/dev/null", "w", stdout); /* it prints the bootstrap address */
         (void)lf;
-        execl(exe, exe, "--partitions", parts, "--bootstrap-file", bs, "--log-level", "warn",
-              "--control", g_control, (char *)NULL);
+        (void)out;
+        execl(exe, exe, "--partitions", parts, "--brokers", nb, "--bootstrap-file", bs,
+              "--log-level", "warn", "--control", control, (char *)NULL);
         fprintf(stderr, "exec %s: %s\n", exe, strerror(errno));
         _exit(127);
     }
     free(exe);
+    bootstrap[0] = '\0';
     int64_t deadline = now_ms() + 15000;
     while (now_ms() < deadline) {
         FILE *f = fopen(bs, "r");
         if (f) {
-            if (fgets(g_bootstrap, sizeof(g_bootstrap), f)) {
-                g_bootstrap[strcspn(g_bootstrap, "\r\n")] = '\0';
+            if (fgets(bootstrap, (int)bootstrap_size, f)) {
+                bootstrap[strcspn(bootstrap, "\r\n")] = '\0';
             }
             fclose(f);
-            if (g_bootstrap[0]) {
-                return 0;
+            if (bootstrap[0]) {
+                return pid;
             }
         }
         int st;
-        if (waitpid(g_broker, &st, WNOHANG) == g_broker) {
+        if (waitpid(pid, &st, WNOHANG) == pid) {
             fprintf(stderr, "arena-devbroker exited early (status %d), see %s\n", st, logf);
-            g_broker = -1;
             return -1;
         }
         usleep(50 * 1000);
     }
     fprintf(stderr, "arena-devbroker wrote no bootstrap file within 15 s\n");
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
     return -1;
+}
+
+static int start_broker(void **state)
+{
+    (void)state;
+    g_dir = tu_tmpdir("kafka");
+    snprintf(g_control, sizeof(g_control), "tcp://127.0.0.1:%d", 20000 + (int)(getpid() % 20000));
+    g_broker = spawn_devbroker(g_dir, g_control, 1, g_bootstrap, sizeof(g_bootstrap));
+    return g_broker > 0 ? 0 : -1;
 }
 
 static int stop_broker(void **state)
@@ -529,12 +543,12 @@ static void test_commit_restart_resumes(void **state)
     cfg_free(cfg);
 }
 
-/* send a control command to the devbroker; fails the test unless it answers ok */
-static void broker_cmd(const char *cmd, json_t *args)
+/* send a control command to a devbroker; fails the test unless it answers ok */
+static void broker_cmd_at(const char *control, const char *cmd, json_t *args)
 {
     json_t *reply = NULL;
     char es[512] = "";
-    arena_err_t e = arena_ctl_request(g_control, cmd, args, 5000, &reply, es, sizeof(es));
+    arena_err_t e = arena_ctl_request(control, cmd, args, 5000, &reply, es, sizeof(es));
     json_decref(args);
     if (e != ARENA_ERR_OK) {
         fail_msg("devbroker %s: %s", cmd, es);
@@ -547,6 +561,11 @@ static void broker_cmd(const char *cmd, json_t *args)
         fail_msg("devbroker %s refused", cmd);
     }
     json_decref(reply);
+}
+
+static void broker_cmd(const char *cmd, json_t *args)
+{
+    broker_cmd_at(g_control, cmd, args);
 }
 
 /* consume partition `part` of topic from the beginning; keys must be k<from>..k<from+n-1> in
@@ -648,6 +667,143 @@ static void test_produce_waits_out_broker_outage(void **state)
     cfg_free(cfg);
 }
 
+/* Regression (chaos test, wave 2): a group consumer whose coordinator broker goes down while
+ * it holds its partitions paused (the worker at max_in_flight) loses its session, the
+ * assignment is revoked, the application resumes while nothing is assigned (its jobs drained),
+ * and the broker comes back. librdkafka keeps a partition's pause flag across unassign/assign,
+ * so before arena_consumer_resume() was remembered the re-assigned partitions stayed paused
+ * for good and the consumer never fetched again. Its own 2-broker devbroker: the group's
+ * coordinator is pinned to broker 2, which also leads some of the partitions. */
+#define OUTAGE_MSGS 400
+
+struct outage_state {
+    int assigned;
+    int revoked;
+};
+
+static void outage_rebalance(void *ctx, bool assigned, const char *topic, int32_t partition)
+{
+    (void)topic;
+    (void)partition;
+    struct outage_state *st = ctx;
+    if (assigned) {
+        st->assigned++;
+    } else {
+        st->revoked++;
+    }
+}
+
+/* poll until cond_fn says stop or timeout; every message's key k<i> is marked in seen */
+static int outage_poll(struct arena_consumer *c, unsigned char *seen, int timeout_ms,
+                       const struct outage_state *st, int want_revoked, int want_unique)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    int unique = 0;
+    for (int i = 0; i < OUTAGE_MSGS; i++) {
+        unique += seen[i];
+    }
+    while (now_ms() < deadline) {
+        if ((want_revoked > 0 && st->revoked >= want_revoked) ||
+            (want_unique > 0 && unique >= want_unique)) {
+            break;
+        }
+        struct arena_msg *m = arena_consumer_poll(c, 100);
+        if (!m) {
+            continue;
+        }
+        int k = -1;
+        if (m->key_len > 1 && m->key_len < 16 && ((const char *)m->key)[0] == 'k') {
+            char buf[16];
+            memcpy(buf, (const char *)m->key + 1, m->key_len - 1);
+            buf[m->key_len - 1] = '\0';
+            k = atoi(buf);
+        }
+        if (k >= 0 && k < OUTAGE_MSGS && !seen[k]) {
+            seen[k] = 1;
+            unique++;
+        }
+        arena_msg_destroy(m);
+    }
+    return unique;
+}
+
+static void test_group_resumes_after_coordinator_outage(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir("kafka-outage");
+    char control[64], bootstrap[1024];
+    snprintf(control, sizeof(control), "tcp://127.0.0.1:%d", 21000 + (int)(getpid() % 10000));
+    pid_t pid = spawn_devbroker(dir, control, 2, bootstrap, sizeof(bootstrap));
+    assert_true(pid > 0);
+    struct arena_config *cfg = calloc(1, sizeof(*cfg));
+    cfg_add(cfg, "bootstrap.servers", bootstrap);
+    cfg_add(cfg, "session.timeout.ms", "6000");
+    cfg_add(cfg, "heartbeat.interval.ms", "500");
+    cfg_add(cfg, "reconnect.backoff.max.ms", "500");
+    const char *topic = ARENA_TOPIC_REQUESTED;
+    const char *group = "test-outage";
+    broker_cmd_at(control, "coordinator",
+                  json_pack("{s:s, s:s, s:i}", "type", "group", "key", group, "broker", 2));
+    for (int p = 0; p < PARTITIONS; p++) {
+        int per = OUTAGE_MSGS / PARTITIONS;
+        int n = p == PARTITIONS - 1 ? OUTAGE_MSGS - per * p : per;
+        produce_simple(cfg, topic, p, per * p, n);
+    }
+
+    struct outage_state st = {0};
+    const char *const topics[] = {topic, NULL};
+    struct arena_consumer_opts o = {.mode = ARENA_CONSUMER_GROUP,
+                                    .group_id = group,
+                                    .topics = topics,
+                                    .rebalance = outage_rebalance,
+                                    .ctx = &st,
+                                    .client_id = "test-outage"};
+    struct arena_consumer *c = consumer(cfg, &o);
+    unsigned char *seen = calloc(OUTAGE_MSGS, 1);
+    int got = outage_poll(c, seen, 30000, &st, 0, 40);
+    if (got < 40) {
+        fail_msg("only %d messages before the outage", got);
+    }
+    ASSERT_EQ_INT(arena_consumer_pause(c), ARENA_ERR_OK); /* at capacity */
+    broker_cmd_at(control, "broker_down", json_pack("{s:i}", "broker", 2));
+    /* the session times out (6 s) without the coordinator: the assignment is lost */
+    outage_poll(c, seen, 20000, &st, 1, 0);
+    if (st.revoked < PARTITIONS) {
+        fail_msg("no revocation within 20 s of the coordinator going down (revoked %d)",
+                 st.revoked);
+    }
+    ASSERT_EQ_INT(arena_consumer_assigned_count(c), 0);
+    /* jobs drained: resume while nothing is assigned; it must hold for the next assignment */
+    ASSERT_EQ_INT(arena_consumer_resume(c), ARENA_ERR_OK);
+    broker_cmd_at(control, "broker_up", json_pack("{s:i}", "broker", 2));
+    got = outage_poll(c, seen, 45000, &st, 0, OUTAGE_MSGS);
+    if (got != OUTAGE_MSGS) {
+        fail_msg("after the coordinator came back: %d of %d messages consumed (assigned %d, "
+                 "revoked %d, %d partition(s) assigned now)",
+                 got, OUTAGE_MSGS, st.assigned, st.revoked, arena_consumer_assigned_count(c));
+    }
+    assert_true(st.assigned >= 2 * PARTITIONS); /* re-joined */
+
+    /* and pause/resume still work on the new assignment */
+    ASSERT_EQ_INT(arena_consumer_pause(c), ARENA_ERR_OK);
+    produce_simple(cfg, topic, 0, OUTAGE_MSGS, 5);
+    struct arena_msg *m = arena_consumer_poll(c, 1500);
+    assert_null(m);
+    ASSERT_EQ_INT(arena_consumer_resume(c), ARENA_ERR_OK);
+    m = poll_until(c, 10000);
+    assert_non_null(m);
+    arena_msg_destroy(m);
+
+    arena_consumer_destroy(c);
+    free(seen);
+    cfg_free(cfg);
+    kill(pid, SIGTERM);
+    int wst = 0;
+    waitpid(pid, &wst, 0);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 static void test_assign_all_missing_topic_fails(void **state)
 {
     (void)state;
@@ -675,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_commit_restart_resumes),
         cmocka_unit_test(test_produce_survives_injected_errors),
         cmocka_unit_test(test_produce_waits_out_broker_outage),
+        cmocka_unit_test(test_group_resumes_after_coordinator_outage),
         cmocka_unit_test(test_assign_all_missing_topic_fails),
     };
     return cmocka_run_group_tests(tests, start_broker, stop_broker);

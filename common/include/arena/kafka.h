@@ -92,7 +92,10 @@ struct arena_msg *arena_consumer_poll(struct arena_consumer *c, int timeout_ms);
 /* Commit "next offset to read" for one partition to the group (synchronous unless async). */
 arena_err_t arena_consumer_commit(struct arena_consumer *c, const char *topic, int32_t partition,
                                   int64_t next_offset, bool async);
-arena_err_t arena_consumer_pause(struct arena_consumer *c); /* all assigned partitions */
+/* Pause/resume every assigned partition. The state is remembered: partitions assigned later
+ * (after a rebalance) start in it, so a resume issued while a rebalance has taken every
+ * partition away still applies to the next assignment. */
+arena_err_t arena_consumer_pause(struct arena_consumer *c);
 arena_err_t arena_consumer_resume(struct arena_consumer *c);
 /* Seek an assigned partition (used to rewind after a failed state write). */
 arena_err_t arena_consumer_seek(struct arena_consumer *c, const char *topic, int32_t partition,
