@@ -5,7 +5,11 @@
  *     arena_worker_emit() (the output record) — or the job is dead-lettered at once;
  *   - an input offset is committed only when every message below it is finished and its output
  *     acknowledged by the broker (arena_offsets), so a crash never skips unfinished work;
- *   - at max_in_flight jobs the consumer is paused (memory stays flat however slow the model);
+ *   - at max_in_flight jobs no job starts; consumed messages are parked in a bounded FIFO
+ *     (max(batch_size, max_in_flight)) and started first as jobs finish; the partitions are
+ *     paused only while the FIFO is full (resumed at half), so memory stays flat however slow
+ *     the model and a resume's re-fetch never starves the model calls; parked messages of a
+ *     revoked partition are dropped unstarted (its next owner consumes them again);
  *   - SIGTERM: stop consuming, finish in-flight jobs within the grace period, flush, commit.
  * Not thread-safe: everything runs on the caller's thread. */
 #ifndef ARENA_WORKER_H
