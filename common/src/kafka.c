@@ -355,6 +355,13 @@ void arena_producer_destroy(struct arena_producer *p)
 
 /* ---- consumer ---- */
 
+struct part_start {
+    char *topic;
+    int32_t partition;
+    int64_t offset;     /* >= 0 known; -1 unknown (committed offset not fetched yet) */
+    int64_t queried_ms; /* last committed-offset lookup (unknown ones), 0 = never */
+};
+
 struct arena_consumer {
     rd_kafka_t *rk;
     enum arena_consumer_mode mode;
@@ -365,12 +372,52 @@ struct arena_consumer {
     void *ctx;
     uint64_t errors_logged;
     bool paused; /* wanted state of every assigned partition (arena_consumer_pause/resume) */
+    /* Where each assigned partition started (for the lag of partitions that delivered nothing
+     * since their assignment: rd_kafka_position() knows only consumed messages). */
+    struct part_start *starts;
+    size_t n_starts, cap_starts;
 };
 
 struct kafka_msg {
     struct arena_msg m;
     char mt[]; /* message-type copy */
 };
+
+static struct part_start *start_find(struct arena_consumer *c, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < c->n_starts; i++) {
+        if (c->starts[i].partition == partition && strcmp(c->starts[i].topic, topic) == 0) {
+            return &c->starts[i];
+        }
+    }
+    return NULL;
+}
+
+static void start_set(struct arena_consumer *c, const char *topic, int32_t partition,
+                      int64_t offset)
+{
+    struct part_start *ps = start_find(c, topic, partition);
+    if (!ps) {
+        if (c->n_starts == c->cap_starts) {
+            c->cap_starts = c->cap_starts ? c->cap_starts * 2 : 64;
+            c->starts = arena_xrealloc(c->starts, c->cap_starts * sizeof(*c->starts));
+        }
+        ps = &c->starts[c->n_starts++];
+        ps->topic = arena_xstrdup(topic);
+        ps->partition = partition;
+    }
+    ps->offset = offset >= 0 ? offset : -1;
+    ps->queried_ms = 0;
+}
+
+static void start_forget(struct arena_consumer *c, const char *topic, int32_t partition)
+{
+    struct part_start *ps = start_find(c, topic, partition);
+    if (ps) {
+        free(ps->topic);
+        *ps = c->starts[--c->n_starts];
+    }
+}
 
 static void apply_provider(struct arena_consumer *c, rd_kafka_topic_partition_list_t *parts)
 {
@@ -382,6 +429,7 @@ static void apply_provider(struct arena_consumer *c, rd_kafka_topic_partition_li
         } else {
             tp->offset = RD_KAFKA_OFFSET_STORED; /* committed, else auto.offset.reset */
         }
+        start_set(c, tp->topic, tp->partition, tp->offset);
         ARENA_DEBUG("event=kafka_assign topic=%s partition=%d offset=%lld", tp->topic,
                     (int)tp->partition, (long long)tp->offset);
     }
@@ -450,6 +498,9 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         notify(c, false, parts);
         /* drop the pause flag with the partition (see above): never leave a stale one */
         consumer_apply_pause(c, parts, false, "revoke");
+        for (int i = 0; i < parts->cnt; i++) {
+            start_forget(c, parts->elems[i].topic, parts->elems[i].partition);
+        }
         if (coop) {
             rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
             if (e) {
@@ -803,6 +854,41 @@ arena_err_t arena_consumer_seek(struct arena_consumer *c, const char *topic, int
     return ae;
 }
 
+/* Fill unknown start offsets of group partitions from their committed offsets (one broker
+ * round trip, at most every 5 s while some remain unknown). */
+static void starts_query_committed(struct arena_consumer *c,
+                                   const rd_kafka_topic_partition_list_t *assigned)
+{
+    int64_t now = arena_mono_ms();
+    rd_kafka_topic_partition_list_t *q = NULL;
+    for (int i = 0; i < assigned->cnt; i++) {
+        struct part_start *ps =
+            start_find(c, assigned->elems[i].topic, assigned->elems[i].partition);
+        if (assigned->elems[i].offset >= 0 || !ps || ps->offset >= 0 ||
+            (ps->queried_ms && now - ps->queried_ms < 5000)) {
+            continue;
+        }
+        ps->queried_ms = now;
+        if (!q) {
+            q = rd_kafka_topic_partition_list_new(assigned->cnt);
+        }
+        rd_kafka_topic_partition_list_add(q, ps->topic, ps->partition);
+    }
+    if (!q) {
+        return;
+    }
+    if (rd_kafka_committed(c->rk, q, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (int i = 0; i < q->cnt; i++) {
+            struct part_start *ps = start_find(c, q->elems[i].topic, q->elems[i].partition);
+            if (ps && !q->elems[i].err) {
+                /* nothing committed: the fetch starts per auto.offset.reset (earliest) */
+                ps->offset = q->elems[i].offset >= 0 ? q->elems[i].offset : 0;
+            }
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(q);
+}
+
 int64_t arena_consumer_lag(struct arena_consumer *c)
 {
     if (!c) {
@@ -813,6 +899,7 @@ int64_t arena_consumer_lag(struct arena_consumer *c)
         return 0;
     }
     rd_kafka_position(c->rk, l);
+    starts_query_committed(c, l);
     int64_t lag = 0;
     for (int i = 0; i < l->cnt; i++) {
         int64_t lo = -1, hi = -1;
@@ -823,7 +910,12 @@ int64_t arena_consumer_lag(struct arena_consumer *c)
         }
         int64_t pos = l->elems[i].offset;
         if (pos < 0) {
-            pos = lo >= 0 ? lo : 0; /* nothing consumed yet */
+            /* nothing consumed since the assignment: it started where it was assigned */
+            struct part_start *ps = start_find(c, l->elems[i].topic, l->elems[i].partition);
+            pos = ps && ps->offset >= 0 ? ps->offset : -1;
+        }
+        if (pos < 0 || pos < lo) {
+            pos = lo >= 0 ? lo : 0; /* from the beginning (or unknown yet) */
         }
         if (hi > pos) {
             lag += hi - pos;
@@ -864,6 +956,10 @@ void arena_consumer_destroy(struct arena_consumer *c)
         free(c->topics[i]);
     }
     free(c->topics);
+    for (size_t i = 0; i < c->n_starts; i++) {
+        free(c->starts[i].topic);
+    }
+    free(c->starts);
     free(c);
 }
 
