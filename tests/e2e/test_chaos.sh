@@ -31,7 +31,7 @@ KILLS=${CHAOS_KILLS:-12}
 SEED=${CHAOS_SEED:-20240715}
 PAIRS=6 # 4 models in train mode: every pair
 BATTLES=$((PROMPTS * PAIRS))
-PORT_BASE=48000
+PORT_BASE=${CHAOS_PORT_BASE:-25000} # below the ephemeral range (32768-60999)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-chaos-XXXXXX")
 
 cleanup() {

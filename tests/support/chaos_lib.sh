@@ -14,7 +14,8 @@
 #   chaos_wait_field rater battles_seen 1000 120   # until field >= value, or fail
 #   chaos_stop_all                          # SIGTERM every service, wait (trap EXIT)
 #
-# Ports: the first 20 free ports from PORT_BASE (CHAOS_PORTS): control = [i], HTTP = [10 + i],
+# Ports: the first 20 free ports from PORT_BASE (CHAOS_PORTS; pick a base below 32768, outside
+# the ephemeral range, see chaos_pick_ports): control = [i], HTTP = [10 + i],
 # i = 0..4 in the order sampler, generator, judge, rater, curator; [9] is meant for the
 # devbroker's control socket (chaos_broker_control).
 # State dirs are WORKDIR/state/<svc> and survive restarts; logs are appended to
@@ -54,12 +55,23 @@ chaos_broker_control() {
     echo "tcp://127.0.0.1:${CHAOS_PORTS[9]}"
 }
 
-# 20 ports free right now, from PORT_BASE up (at most 200 probed): the range lies within
-# Linux's ephemeral ports, so a client socket of any process may hold one of them.
+# 20 ports free right now, from PORT_BASE up (at most 200 probed). Use a base below Linux's
+# ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by default), where no client
+# socket is ever given a port: then only another test's listener can hold one, and the probe
+# skips it. A base inside the ephemeral range still works but may race client sockets
+# (chaos_start retries on "Address already in use").
 chaos_pick_ports() {
     mapfile -t CHAOS_PORTS < <(python3 - "$1" <<'PY'
 import socket, sys
 base, out = int(sys.argv[1]), []
+lo = 32768
+try:
+    lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except (OSError, ValueError, IndexError):
+    pass
+if base < lo <= base + 200:
+    print(f"chaos: ports {base}..{base + 199} reach into the ephemeral range (from {lo})",
+          file=sys.stderr)
 for port in range(base, base + 200):
     s = socket.socket()
     try:
@@ -104,8 +116,8 @@ chaos_alive() {
 
 # chaos_start SVC: start arena-SVC in the background, wait until its control socket answers
 # (at most 20 s); returns 1 (and prints its log tail) when it exits or never answers
-# The ports lie in Linux's ephemeral range: a client socket of any process may hold one for a
-# while (then bind fails with "Address already in use"); chaos_start retries up to 10 times.
+# When the ports lie in Linux's ephemeral range a client socket of any process may hold one for
+# a while (then bind fails with "Address already in use"); chaos_start retries up to 10 times.
 chaos_start() {
     local attempt
     for attempt in 1 2 3 4 5 6 7 8 9 10; do
