@@ -676,6 +676,25 @@ static void test_produce_waits_out_broker_outage(void **state)
  * coordinator is pinned to broker 2, which also leads some of the partitions. */
 #define OUTAGE_MSGS 400
 
+static pid_t g_outage_broker = -1; /* the outage test's own devbroker (teardown kills it) */
+static char *g_outage_dir;
+
+static int outage_teardown(void **state)
+{
+    (void)state;
+    if (g_outage_broker > 0) {
+        kill(g_outage_broker, SIGTERM);
+        waitpid(g_outage_broker, NULL, 0);
+        g_outage_broker = -1;
+    }
+    if (g_outage_dir) {
+        tu_rmtree(g_outage_dir);
+        free(g_outage_dir);
+        g_outage_dir = NULL;
+    }
+    return 0;
+}
+
 struct outage_state {
     int assigned;
     int revoked;
@@ -730,11 +749,11 @@ static int outage_poll(struct arena_consumer *c, unsigned char *seen, int timeou
 static void test_group_resumes_after_coordinator_outage(void **state)
 {
     (void)state;
-    char *dir = tu_tmpdir("kafka-outage");
+    g_outage_dir = tu_tmpdir("kafka-outage");
     char control[64], bootstrap[1024];
     snprintf(control, sizeof(control), "tcp://127.0.0.1:%d", 21000 + (int)(getpid() % 10000));
-    pid_t pid = spawn_devbroker(dir, control, 2, bootstrap, sizeof(bootstrap));
-    assert_true(pid > 0);
+    g_outage_broker = spawn_devbroker(g_outage_dir, control, 2, bootstrap, sizeof(bootstrap));
+    assert_true(g_outage_broker > 0);
     struct arena_config *cfg = calloc(1, sizeof(*cfg));
     cfg_add(cfg, "bootstrap.servers", bootstrap);
     cfg_add(cfg, "session.timeout.ms", "6000");
@@ -797,11 +816,6 @@ static void test_group_resumes_after_coordinator_outage(void **state)
     arena_consumer_destroy(c);
     free(seen);
     cfg_free(cfg);
-    kill(pid, SIGTERM);
-    int wst = 0;
-    waitpid(pid, &wst, 0);
-    tu_rmtree(dir);
-    free(dir);
 }
 
 static void test_assign_all_missing_topic_fails(void **state)
@@ -831,7 +845,7 @@ int main(void)
         cmocka_unit_test(test_commit_restart_resumes),
         cmocka_unit_test(test_produce_survives_injected_errors),
         cmocka_unit_test(test_produce_waits_out_broker_outage),
-        cmocka_unit_test(test_group_resumes_after_coordinator_outage),
+        cmocka_unit_test_teardown(test_group_resumes_after_coordinator_outage, outage_teardown),
         cmocka_unit_test(test_assign_all_missing_topic_fails),
     };
     return cmocka_run_group_tests(tests, start_broker, stop_broker);
