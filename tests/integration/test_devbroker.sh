@@ -21,9 +21,17 @@ out="$("$BIN" --brokers 2 --replication 3 2>&1)"; rc=$?
 out="$("$BIN" --bootstrap-file /nonexistent-dir/x/bs 2>&1)"; rc=$?
 [ $rc -eq 1 ] && grep -q "bootstrap-file" <<<"$out" && ok "unwritable bootstrap file" || fail "bootstrap file: rc=$rc $out"
 
-PORT=$((20000 + RANDOM % 20000))
-CTL="tcp://127.0.0.1:$PORT"
-devbroker_start "$TMP/b" 5 --brokers 3 --control "$CTL" || { echo "FAIL: devbroker did not start" >&2; exit 1; }
+# a port below the kernel's ephemeral range (32768-60999), retried if something holds it
+started=0
+for _ in 1 2 3 4 5; do
+    PORT=$((20000 + RANDOM % 12000))
+    CTL="tcp://127.0.0.1:$PORT"
+    if devbroker_start "$TMP/b" 5 --brokers 3 --control "$CTL"; then
+        started=1
+        break
+    fi
+done
+[ "$started" = 1 ] || { echo "FAIL: devbroker did not start" >&2; exit 1; }
 BS="$(cat "$TMP/b/devbroker.bootstrap")"
 [[ "$BS" =~ ^127\.0\.0\.1:[0-9]+,127\.0\.0\.1:[0-9]+,127\.0\.0\.1:[0-9]+$ ]] && ok "bootstrap $BS" || fail "bootstrap '$BS'"
 [ "$ARENA_KAFKA_BOOTSTRAP_SERVERS" = "$BS" ] && ok "exported" || fail "ARENA_KAFKA_BOOTSTRAP_SERVERS"
