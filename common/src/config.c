@@ -105,6 +105,8 @@ static const struct cfg_key cfg_keys[] = {
       "adaptive mode: pairs per prompt (0 = models - 1)"),
     C("sampler", "adaptive_min_games", CFG_INT, "20", sampler.adaptive_min_games, 0,
       "adaptive mode: models with fewer games get maximal priority"),
+    C("sampler", "difficulty_model", CFG_STR, "", sampler.difficulty_model, NOMIN,
+      "model scoring prompt difficulty 0-10 for hard eval sets (\"\" = supplied field only)"),
     SVC_KEYS(generator),
     C("generator", "max_in_flight", CFG_INT, "1024", generator.max_in_flight, 1,
       "battles in progress at once"),
@@ -1061,6 +1063,12 @@ static arena_err_t validate_flywheel(const struct arena_config *cfg, char *errst
     if (*c->sampler.anchor && c->n_models > 0 && !arena_config_model(c, c->sampler.anchor)) {
         return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
                              "sampler.anchor: '%s' is not a configured model", c->sampler.anchor);
+    }
+    if (*c->sampler.difficulty_model && c->n_models > 0 &&
+        !arena_config_model(c, c->sampler.difficulty_model)) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                             "sampler.difficulty_model: '%s' is not a configured model",
+                             c->sampler.difficulty_model);
     }
     arena_err_t err = validate_gap_list(&c->curator.sft_min_gap_by_round,
                                         "curator.sft_min_gap_by_round", errstr, errstr_size);

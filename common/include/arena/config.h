@@ -102,6 +102,7 @@ struct arena_config {
         char *ratings_feed;         /* SUB endpoint = the rater's rater.publish ("" = none) */
         int64_t adaptive_pairs;     /* pairs per prompt; 0 = models - 1 */
         int64_t adaptive_min_games; /* a model with fewer games is unrated (maximal priority) */
+        char *difficulty_model; /* scores prompt difficulty 0-10 for hard eval sets ("" = none) */
     } sampler;
 
     struct {
