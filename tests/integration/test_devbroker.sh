@@ -52,6 +52,39 @@ else
     "$ARENACTL" devbroker clear Produce >/dev/null && ok "clear" || fail "clear"
     "$ARENACTL" devbroker topic extra.topic 3 >/dev/null && "$ARENACTL" devbroker status | grep -q '"extra.topic"' \
         && ok "create_topic" || fail "create_topic"
+    # coordinator / leader: the broker's reply names what moved
+    st="$("$ARENACTL" devbroker coordinator group arena-judge 2)" &&
+        grep -q '"broker":2' <<<"$st" && grep -q '"key":"arena-judge"' <<<"$st" &&
+        grep -q '"type":"group"' <<<"$st" && ok "coordinator group" || fail "coordinator: $st"
+    st="$("$ARENACTL" devbroker coordinator transaction arena-tx 3)" &&
+        grep -q '"type":"transaction"' <<<"$st" && ok "coordinator transaction" ||
+        fail "coordinator transaction: $st"
+    grep -q "event=coordinator_set type=group key=arena-judge broker=2" "$DEVBROKER_LOG" &&
+        ok "coordinator logged" || fail "no coordinator_set line"
+    st="$("$ARENACTL" devbroker leader arena.battles.requested -1 3)" &&
+        grep -q '"partitions":5' <<<"$st" && grep -q '"broker":3' <<<"$st" &&
+        ok "leader of every partition" || fail "leader -1: $st"
+    st="$("$ARENACTL" devbroker leader arena.battles.requested 4 2)" &&
+        grep -q '"partition":4' <<<"$st" && grep -q '"partitions":1' <<<"$st" &&
+        ok "leader of one partition" || fail "leader 4: $st"
+    out="$("$ARENACTL" devbroker coordinator group arena-judge 7 2>&1)"; rc=$?
+    [ $rc -eq 1 ] && grep -q "broker 7 does not exist" <<<"$out" && ok "coordinator on unknown broker" ||
+        fail "coordinator 7: rc=$rc $out"
+    out="$("$ARENACTL" devbroker leader arena.battles.requested 5 1 2>&1)"; rc=$?
+    [ $rc -eq 1 ] && grep -q '"partition" must be an integer in -1..4' <<<"$out" &&
+        ok "leader of a partition out of range" || fail "leader 5: rc=$rc $out"
+    out="$("$ARENACTL" devbroker coordinator cluster x 1 2>&1)"; rc=$?
+    [ $rc -eq 2 ] && grep -q "type must be 'group' or 'transaction'" <<<"$out" &&
+        ok "coordinator usage: type" || fail "coordinator cluster: rc=$rc $out"
+    out="$("$ARENACTL" devbroker leader arena.battles.requested all 1 2>&1)"; rc=$?
+    [ $rc -eq 2 ] && grep -q "PARTITION must be an integer" <<<"$out" && ok "leader usage: partition" ||
+        fail "leader all: rc=$rc $out"
+    out="$("$ARENACTL" devbroker leader arena.battles.requested 0 -1 2>&1)"; rc=$?
+    [ $rc -eq 2 ] && grep -q "BROKER must be 1..N" <<<"$out" && ok "leader usage: broker" ||
+        fail "leader broker -1: rc=$rc $out"
+    "$ARENACTL" devbroker --help | grep -q "coordinator group|transaction KEY BROKER" &&
+        "$ARENACTL" devbroker --help | grep -q "leader TOPIC PARTITION BROKER" && ok "help" ||
+        fail "help lacks coordinator/leader"
     out="$("$ARENACTL" devbroker down 7 2>&1)"; rc=$?
     [ $rc -eq 1 ] && grep -q "broker 7 does not exist" <<<"$out" && ok "unknown broker" || fail "down 7: rc=$rc $out"
     out="$("$ARENACTL" devbroker errors Bogus NOT_LEADER_FOR_PARTITION 1 2>&1)"; rc=$?

@@ -1,9 +1,11 @@
 /* arenactl devbroker - fault injection on a running arena-devbroker over its control socket.
  *   arenactl devbroker [--control ENDPOINT] [--timeout MS] COMMAND
  *     status | down BROKER | up BROKER | rtt BROKER MS | errors API ERR[,ERR...] COUNT
- *     | clear API | topic NAME [PARTITIONS]
- * BROKER is 1..N or -1 (all). The endpoint defaults to $ARENA_DEVBROKER_CONTROL.
- * Prints the JSON reply; exit 0 when the devbroker answered ok, 1 otherwise, 2 usage. */
+ *     | clear API | topic NAME [PARTITIONS] | coordinator group|transaction KEY BROKER
+ *     | leader TOPIC PARTITION BROKER
+ * BROKER is 1..N or -1 (all; not for coordinator and leader, which name one broker). The endpoint
+ * defaults to $ARENA_DEVBROKER_CONTROL. Prints the JSON reply; exit 0 when the devbroker answered
+ * ok, 1 otherwise, 2 usage. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,12 @@ static void devbroker_usage(FILE *f)
                "                            of Kafka error names (NOT_LEADER_FOR_PARTITION, ...)\n"
                "  clear API                 drop pending injected errors of API\n"
                "  topic NAME [PARTITIONS]   create a topic\n"
+               "  coordinator group|transaction KEY BROKER\n"
+               "                            pin the coordinator of a consumer group (KEY = its\n"
+               "                            group.id) or transactional.id to one broker (1..N)\n"
+               "  leader TOPIC PARTITION BROKER\n"
+               "                            move the leadership of a partition (-1 = every\n"
+               "                            partition of TOPIC) to one broker (1..N)\n"
                "ENDPOINT defaults to $ARENA_DEVBROKER_CONTROL.\n");
 }
 
@@ -102,6 +110,43 @@ static json_t *devbroker_request(int argc, char **argv, const char **cmd)
         }
         *cmd = "create_topic";
         return req;
+    }
+    if (!strcmp(sub, "coordinator") && argc == 4) {
+        if (strcmp(argv[1], "group") != 0 && strcmp(argv[1], "transaction") != 0) {
+            fprintf(stderr,
+                    "arenactl devbroker coordinator: type must be 'group' or 'transaction', "
+                    "got '%s'\n",
+                    argv[1]);
+            return NULL;
+        }
+        if (!*argv[2]) {
+            fprintf(stderr, "arenactl devbroker coordinator: KEY must not be empty\n");
+            return NULL;
+        }
+        if (!parse_long(argv[3], 1, 1000, &a)) {
+            fprintf(stderr, "arenactl devbroker coordinator: BROKER must be 1..N, got '%s'\n",
+                    argv[3]);
+            return NULL;
+        }
+        *cmd = "coordinator";
+        return json_pack("{s:s, s:s, s:I}", "type", argv[1], "key", argv[2], "broker",
+                         (json_int_t)a);
+    }
+    if (!strcmp(sub, "leader") && argc == 4) {
+        if (!parse_long(argv[2], -1, 100000, &a)) {
+            fprintf(stderr,
+                    "arenactl devbroker leader: PARTITION must be an integer (-1 = all), "
+                    "got '%s'\n",
+                    argv[2]);
+            return NULL;
+        }
+        if (!parse_long(argv[3], 1, 1000, &b)) {
+            fprintf(stderr, "arenactl devbroker leader: BROKER must be 1..N, got '%s'\n", argv[3]);
+            return NULL;
+        }
+        *cmd = "leader";
+        return json_pack("{s:s, s:I, s:I}", "topic", argv[1], "partition", (json_int_t)a, "broker",
+                         (json_int_t)b);
     }
     fprintf(stderr, "arenactl devbroker: bad command or argument count: '%s'\n", sub);
     devbroker_usage(stderr);
