@@ -1,5 +1,6 @@
 /* Unit tests: TRL row formats and the atomic shard writer (curator_shard.c). */
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,97 @@ static void fill_manifest(Arena__V1__ShardManifest *m)
     m->battle_ids[1] = arena_xstrdup("b2");
     m->created_at_ms = 1700000000000;
     m->seq = 7;
+}
+
+/* Golden rows and manifest: the exact bytes for the edge cases (NULL strings, an empty prompt,
+ * several battle ids, non-finite numbers, invalid UTF-8, 15-digit reals, RM rows). Recorded
+ * from the row writers before they were factored; any change here changes the sha256 of every
+ * shard the curator writes (and e2e.test_flywheel's re-run comparison). */
+static void test_rows_golden(void **state)
+{
+    (void)state;
+    struct curator_msg prompt[3] = {
+        {"system", "S"}, {"user", "\xFFq\t\"x\"\\ \xE2\x82"}, {NULL, NULL}};
+    char *ids[3] = {"b1", "b\xC0\x80", "b3"};
+    struct curator_example e;
+    memset(&e, 0, sizeof(e));
+    e.kind = CURATOR_EXAMPLE_SFT;
+    e.prompt_id = "p\xED\xA0\x80";
+    e.round = 0;
+    e.prompt = prompt;
+    e.n_prompt = 3;
+    e.chosen_model = NULL;
+    e.chosen_content = "line1\nline2\x01";
+    e.chosen_score = NAN;
+    e.rejected_model = "t";
+    e.rejected_content = "unused by SFT";
+    e.rejected_score = INFINITY;
+    e.gap = -0.5;
+    e.battle_ids = ids;
+    e.n_battle_ids = 3;
+    char *row = curator_row(&e);
+    ASSERT_EQ_STR(row, "{\"messages\":[{\"role\":\"system\",\"content\":\"S\"},"
+                       "{\"role\":\"user\","
+                       "\"content\":\"\357\277\275q\\t\\\"x\\\"\\\\ \357\277\275\357\277\275\"},"
+                       "{\"role\":\"\",\"content\":\"\"},{\"role\":\"assistant\","
+                       "\"content\":\"line1\\nline2\\u0001\"}],"
+                       "\"prompt_id\":\"p\357\277\275\357\277\275\357\277\275\",\"round\":0,"
+                       "\"model\":\"\",\"score\":null,\"target_model\":\"t\","
+                       "\"target_score\":null,\"gap\":-0.5,\"battle_ids\":[\"b1\","
+                       "\"b\357\277\275\357\277\275\",\"b3\"]}");
+    free(row);
+
+    e.kind = CURATOR_EXAMPLE_RM;
+    e.prompt_id = "p7";
+    e.round = 4294967295u;
+    e.n_prompt = 0;
+    e.chosen_model = "a";
+    e.chosen_content = NULL;
+    e.chosen_score = 1e-7;
+    e.rejected_model = "";
+    e.rejected_content = "";
+    e.rejected_score = 123456789.123456789;
+    e.gap = -INFINITY;
+    e.n_battle_ids = 0;
+    row = curator_row(&e);
+    ASSERT_EQ_STR(row, "{\"prompt\":[],\"chosen\":[{\"role\":\"assistant\",\"content\":\"\"}],"
+                       "\"rejected\":[{\"role\":\"assistant\",\"content\":\"\"}],"
+                       "\"prompt_id\":\"p7\",\"round\":4294967295,\"chosen_model\":\"a\","
+                       "\"chosen_rating\":1e-7,\"rejected_model\":\"\","
+                       "\"rejected_rating\":123456789.123457,\"gap\":null,\"battle_ids\":[]}");
+    free(row);
+
+    e.kind = CURATOR_EXAMPLE_DPO;
+    e.n_prompt = 2;
+    e.gap = 1.0 / 3.0;
+    e.n_battle_ids = 2;
+    row = curator_row_pref(&e);
+    ASSERT_EQ_STR(row, "{\"prompt\":[{\"role\":\"system\",\"content\":\"S\"},{\"role\":\"user\","
+                       "\"content\":\"\357\277\275q\\t\\\"x\\\"\\\\ \357\277\275\357\277\275\"}],"
+                       "\"chosen\":[{\"role\":\"assistant\",\"content\":\"\"}],"
+                       "\"rejected\":[{\"role\":\"assistant\",\"content\":\"\"}],"
+                       "\"prompt_id\":\"p7\",\"round\":4294967295,\"chosen_model\":\"a\","
+                       "\"chosen_rating\":1e-7,\"rejected_model\":\"\","
+                       "\"rejected_rating\":123456789.123457,\"gap\":0.333333333333333,"
+                       "\"battle_ids\":[\"b1\",\"b\357\277\275\357\277\275\"]}");
+    free(row);
+
+    Arena__V1__ShardManifest m;
+    fill_manifest(&m);
+    m.kind = ARENA__V1__SHARD_KIND__SHARD_KIND_RM;
+    m.min_gap = NAN;
+    free(m.battle_ids[1]);
+    m.battle_ids[1] = arena_xstrdup("b\xFF");
+    char *mj = curator_manifest_to_json(&m);
+    ASSERT_EQ_STR(mj, "{\n  \"shard_id\": \"\",\n  \"round\": 1,\n  \"kind\": \"rm\","
+                      "\n  \"path\": \"\",\n  \"sha256\": \"\",\n  \"bytes\": 0,\n  \"rows\": 0,"
+                      "\n  \"format\": \"\",\n  \"compression\": \"\","
+                      "\n  \"target_model\": \"target\",\n  \"min_gap\": null,"
+                      "\n  \"partition\": 0,\n  \"seq\": 7,\n  \"created_at_ms\": 1700000000000,"
+                      "\n  \"prompt_ids\": [\n    \"p42\"\n  ],"
+                      "\n  \"battle_ids\": [\n    \"b1\",\n    \"b\357\277\275\"\n  ]\n}");
+    free(mj);
+    curator_manifest_fini(&m);
 }
 
 static const char *const ROWS[] = {"{\"prompt\":[],\"x\":1}", "{\"prompt\":[],\"x\":\"é\"}",
@@ -261,9 +353,8 @@ static void test_write_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rows),
-        cmocka_unit_test(test_write_plain),
-        cmocka_unit_test(test_write_zstd),
+        cmocka_unit_test(test_rows),         cmocka_unit_test(test_rows_golden),
+        cmocka_unit_test(test_write_plain),  cmocka_unit_test(test_write_zstd),
         cmocka_unit_test(test_write_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
