@@ -78,14 +78,26 @@ static void test_kmeans(void **state)
     free(x);
 }
 
-static int score_by_index(void *ctx, const struct sampler_evalset_item *it, double *s)
+/* What a difficulty model would do: score the hard candidates that have no difficulty yet
+ * (p7 is unscorable: it stays without one). */
+static void score_candidates(struct sampler_evalset_item *it, size_t n,
+                             const struct sampler_evalset_opts *o, size_t *scored)
 {
-    (void)ctx;
-    if (strcmp(it->prompt_id, "p7") == 0) {
-        return 1; /* cannot score */
+    size_t *cand, nc;
+    char err[256];
+    ASSERT_EQ_INT(sampler_evalset_hard_candidates(it, n, o, &cand, &nc, err, sizeof(err)),
+                  ARENA_ERR_OK);
+    *scored = 0;
+    for (size_t i = 0; i < nc; i++) {
+        struct sampler_evalset_item *x = &it[cand[i]];
+        if (x->has_difficulty || strcmp(x->prompt_id, "p7") == 0) {
+            continue;
+        }
+        x->has_difficulty = true;
+        x->difficulty = (double)atoi(x->prompt_id + 1) / 10.0;
+        (*scored)++;
     }
-    *s = (double)atoi(it->prompt_id + 1) / 10.0;
-    return 0;
+    free(cand);
 }
 
 static void test_evalset_counts(void **state)
@@ -131,23 +143,28 @@ static void test_evalset_counts(void **state)
     }
     assert_true(differs);
 
-    /* hard: top 6 by difficulty; without a callback only the 5 supplied ones qualify */
+    /* hard: top 6 by difficulty; before scoring only the 5 supplied ones qualify */
     o.kind = SAMPLER_EVALSET_HARD;
     o.hard_n = 6;
-    size_t *h, nh;
+    size_t *h, nh, scored;
     ASSERT_EQ_INT(sampler_evalset_select(it, 30, &o, &h, &nh, err, sizeof(err)), ARENA_ERR_OK);
     ASSERT_EQ_INT(nh, 5);
     ASSERT_EQ_INT(h[0], 25); /* ties -> input order */
     free(h);
-    o.difficulty = score_by_index;
+    score_candidates(it, 30, &o, &scored);
+    ASSERT_EQ_INT(scored, 24); /* every item is a candidate: 30 - 5 supplied - p7 */
     ASSERT_EQ_INT(sampler_evalset_select(it, 30, &o, &h, &nh, err, sizeof(err)), ARENA_ERR_OK);
     ASSERT_EQ_INT(nh, 6);
-    ASSERT_EQ_INT(h[5], 24); /* 2.4 is the best scored by the callback */
+    ASSERT_EQ_INT(h[5], 24); /* 2.4 is the best scored one; the supplied 9.5s come first */
     free(h);
+    for (int i = 0; i < 25; i++) {
+        it[i].has_difficulty = false; /* back to unscored for mix */
+    }
 
     /* mix: diverse + hard not already chosen */
     o.kind = SAMPLER_EVALSET_MIX;
     o.seed = 5;
+    score_candidates(it, 30, &o, &scored);
     size_t *m, nm;
     ASSERT_EQ_INT(sampler_evalset_select(it, 30, &o, &m, &nm, err, sizeof(err)), ARENA_ERR_OK);
     assert_true(nm >= 9 && nm <= 15);
@@ -180,6 +197,78 @@ static void test_evalset_counts(void **state)
 
     o.per_cluster = 0;
     ASSERT_EQ_INT(sampler_evalset_select(it, 30, &o, &m, &nm, err, sizeof(err)), ARENA_ERR_INVALID);
+}
+
+/* Only the hard candidates are scored: with hard_per_cluster, scoring just the candidates gives
+ * the same set as scoring everything, for hard and for mix (whose diverse draws come first). */
+static void test_hard_candidates(void **state)
+{
+    (void)state;
+    enum { N = 60 };
+    struct sampler_evalset_item a[N], b[N];
+    char ids[N][8];
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "p%d", i + 10);
+        a[i] = (struct sampler_evalset_item){.prompt_id = ids[i], .cluster = i % 6};
+        b[i] = a[i];
+        b[i].has_difficulty = true; /* b: everything scored */
+        b[i].difficulty = (double)((i * 37) % 101) / 10.1;
+    }
+    char err[256];
+    for (int kind = SAMPLER_EVALSET_HARD; kind <= SAMPLER_EVALSET_MIX; kind++) {
+        struct sampler_evalset_opts o = {.kind = (enum sampler_evalset_kind)kind,
+                                         .per_cluster = 1,
+                                         .hard_n = 8,
+                                         .hard_per_cluster = 3,
+                                         .seed = 11};
+        size_t *cand, nc, *c2, nc2;
+        ASSERT_EQ_INT(sampler_evalset_hard_candidates(a, N, &o, &cand, &nc, err, sizeof(err)),
+                      ARENA_ERR_OK);
+        ASSERT_EQ_INT(nc, 18); /* 3 per cluster of 10 */
+        /* deterministic, and independent of the difficulty fields */
+        ASSERT_EQ_INT(sampler_evalset_hard_candidates(b, N, &o, &c2, &nc2, err, sizeof(err)),
+                      ARENA_ERR_OK);
+        ASSERT_EQ_INT(nc2, nc);
+        assert_memory_equal(cand, c2, nc * sizeof(size_t));
+        free(c2);
+        int per[6] = {0};
+        for (size_t i = 0; i < nc; i++) {
+            per[a[cand[i]].cluster]++;
+            assert_true(i == 0 || cand[i] > cand[i - 1]); /* ascending */
+        }
+        for (int c = 0; c < 6; c++) {
+            ASSERT_EQ_INT(per[c], 3);
+        }
+        struct sampler_evalset_item x[N];
+        memcpy(x, a, sizeof(a));
+        for (size_t i = 0; i < nc; i++) {
+            x[cand[i]] = b[cand[i]]; /* score only the candidates */
+        }
+        size_t *s1, n1, *s2, n2;
+        ASSERT_EQ_INT(sampler_evalset_select(x, N, &o, &s1, &n1, err, sizeof(err)), ARENA_ERR_OK);
+        ASSERT_EQ_INT(sampler_evalset_select(b, N, &o, &s2, &n2, err, sizeof(err)), ARENA_ERR_OK);
+        ASSERT_EQ_INT(n1, n2);
+        assert_memory_equal(s1, s2, n1 * sizeof(size_t));
+        /* hard items are candidates; mix starts with its 6 diverse picks (one per cluster) */
+        size_t first_hard = kind == SAMPLER_EVALSET_HARD ? 0 : 6;
+        assert_true(n1 >= 8 && n1 <= first_hard + 8);
+        for (size_t i = first_hard; i < n1; i++) {
+            bool is_cand = false;
+            for (size_t j = 0; j < nc; j++) {
+                is_cand = is_cand || cand[j] == s1[i];
+            }
+            assert_true(is_cand);
+        }
+        free(s1);
+        free(s2);
+        free(cand);
+    }
+    struct sampler_evalset_opts d = {.kind = SAMPLER_EVALSET_DIVERSE, .per_cluster = 1};
+    size_t *cand, nc;
+    ASSERT_EQ_INT(sampler_evalset_hard_candidates(a, N, &d, &cand, &nc, err, sizeof(err)),
+                  ARENA_ERR_OK);
+    ASSERT_EQ_INT(nc, 0);
+    free(cand);
 }
 
 static void test_rounds(void **state)
@@ -304,6 +393,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kmeans),
         cmocka_unit_test(test_evalset_counts),
+        cmocka_unit_test(test_hard_candidates),
         cmocka_unit_test(test_rounds),
         cmocka_unit_test(test_arena_hard_diverse),
     };

@@ -118,59 +118,55 @@ static int cmp_scored(const void *a, const void *b)
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static size_t select_hard(const struct sampler_evalset_item *items, size_t n,
-                          const struct sampler_evalset_opts *o, const struct groups *g,
-                          uint64_t *rs, size_t *out)
+/* The hard candidates (ascending input order, for deterministic ties): hard_per_cluster random
+ * members of each cluster, or every item. */
+static size_t hard_candidates(size_t n, const struct sampler_evalset_opts *o,
+                              const struct groups *g, uint64_t *rs, size_t *cand)
 {
-    size_t *cand = arena_xmalloc((n ? n : 1) * sizeof(size_t));
-    size_t nc;
-    if (o->hard_per_cluster > 0) {
-        nc = sample_per_group(g, o->hard_per_cluster, rs, cand);
-        /* input order among candidates, for deterministic ties */
-        for (size_t i = 1; i < nc; i++) {
-            size_t v = cand[i], j = i;
-            while (j > 0 && cand[j - 1] > v) {
-                cand[j] = cand[j - 1];
-                j--;
-            }
-            cand[j] = v;
-        }
-    } else {
+    if (o->hard_per_cluster <= 0) {
         for (size_t i = 0; i < n; i++) {
             cand[i] = i;
         }
-        nc = n;
+        return n;
     }
+    size_t nc = sample_per_group(g, o->hard_per_cluster, rs, cand);
+    for (size_t i = 1; i < nc; i++) {
+        size_t v = cand[i], j = i;
+        while (j > 0 && cand[j - 1] > v) {
+            cand[j] = cand[j - 1];
+            j--;
+        }
+        cand[j] = v;
+    }
+    return nc;
+}
+
+static size_t select_hard(const struct sampler_evalset_item *items, const size_t *cand, size_t nc,
+                          int hard_n, size_t *out)
+{
     struct scored *sc = arena_xmalloc((nc ? nc : 1) * sizeof(*sc));
     size_t ns = 0;
     for (size_t i = 0; i < nc; i++) {
         const struct sampler_evalset_item *it = &items[cand[i]];
-        double s;
-        if (it->has_difficulty) {
-            s = it->difficulty;
-        } else if (o->difficulty == NULL || o->difficulty(o->difficulty_ctx, it, &s) != 0) {
-            continue;
+        if (!it->has_difficulty) {
+            continue; /* unscorable: not a candidate */
         }
         sc[ns].idx = cand[i];
-        sc[ns].score = s;
+        sc[ns].score = it->difficulty;
         ns++;
     }
     qsort(sc, ns, sizeof(*sc), cmp_scored);
-    size_t take = (size_t)o->hard_n < ns ? (size_t)o->hard_n : ns;
+    size_t take = (size_t)hard_n < ns ? (size_t)hard_n : ns;
     for (size_t i = 0; i < take; i++) {
         out[i] = sc[i].idx;
     }
     free(sc);
-    free(cand);
     return take;
 }
 
-arena_err_t sampler_evalset_select(const struct sampler_evalset_item *items, size_t n,
-                                   const struct sampler_evalset_opts *o, size_t **out,
-                                   size_t *out_n, char *errstr, size_t errstr_size)
+static arena_err_t check_opts(const struct sampler_evalset_opts *o, char *errstr,
+                              size_t errstr_size)
 {
-    *out = NULL;
-    *out_n = 0;
     if (o == NULL) {
         return arena_err_set(errstr, errstr_size, ARENA_ERR_INVALID, "evalset: no options");
     }
@@ -185,17 +181,60 @@ arena_err_t sampler_evalset_select(const struct sampler_evalset_item *items, siz
                              "evalset: hard_n must be >= 1 for %s",
                              sampler_evalset_kind_name(o->kind));
     }
+    return ARENA_ERR_OK;
+}
+
+/* The random draws of a selection, in the order select() makes them: the diverse picks (not
+ * hard) into div, then the hard candidates (not diverse) into cand. Both hold n entries. */
+static void plan(const struct sampler_evalset_item *items, size_t n,
+                 const struct sampler_evalset_opts *o, size_t *div, size_t *n_div, size_t *cand,
+                 size_t *n_cand)
+{
     struct groups g;
     groups_build(&g, items, n);
     uint64_t rs = o->seed ^ 0x6576616c736574ULL;
-    size_t *sel = arena_xmalloc((2 * n + 1) * sizeof(size_t));
-    size_t ns = 0;
-    if (o->kind != SAMPLER_EVALSET_HARD) {
-        ns = sample_per_group(&g, o->per_cluster, &rs, sel);
+    *n_div = o->kind != SAMPLER_EVALSET_HARD ? sample_per_group(&g, o->per_cluster, &rs, div) : 0;
+    *n_cand = o->kind != SAMPLER_EVALSET_DIVERSE ? hard_candidates(n, o, &g, &rs, cand) : 0;
+    groups_fini(&g);
+}
+
+arena_err_t sampler_evalset_hard_candidates(const struct sampler_evalset_item *items, size_t n,
+                                            const struct sampler_evalset_opts *o, size_t **out,
+                                            size_t *out_n, char *errstr, size_t errstr_size)
+{
+    *out = NULL;
+    *out_n = 0;
+    arena_err_t err = check_opts(o, errstr, errstr_size);
+    if (err != ARENA_ERR_OK) {
+        return err;
     }
+    size_t *div = arena_xmalloc((n + 1) * sizeof(size_t));
+    size_t *cand = arena_xmalloc((n + 1) * sizeof(size_t));
+    size_t nd, nc;
+    plan(items, n, o, div, &nd, cand, &nc);
+    free(div);
+    *out = cand;
+    *out_n = nc;
+    return ARENA_ERR_OK;
+}
+
+arena_err_t sampler_evalset_select(const struct sampler_evalset_item *items, size_t n,
+                                   const struct sampler_evalset_opts *o, size_t **out,
+                                   size_t *out_n, char *errstr, size_t errstr_size)
+{
+    *out = NULL;
+    *out_n = 0;
+    arena_err_t err = check_opts(o, errstr, errstr_size);
+    if (err != ARENA_ERR_OK) {
+        return err;
+    }
+    size_t *sel = arena_xmalloc((2 * n + 1) * sizeof(size_t));
+    size_t *cand = arena_xmalloc((n + 1) * sizeof(size_t));
+    size_t ns, nc;
+    plan(items, n, o, sel, &ns, cand, &nc);
     if (o->kind != SAMPLER_EVALSET_DIVERSE) {
         size_t *hard = arena_xmalloc((n + 1) * sizeof(size_t));
-        size_t nh = select_hard(items, n, o, &g, &rs, hard);
+        size_t nh = select_hard(items, cand, nc, o->hard_n, hard);
         bool *taken = arena_xcalloc(n + 1, sizeof(bool));
         for (size_t i = 0; i < ns; i++) {
             taken[sel[i]] = true;
@@ -209,7 +248,7 @@ arena_err_t sampler_evalset_select(const struct sampler_evalset_item *items, siz
         free(taken);
         free(hard);
     }
-    groups_fini(&g);
+    free(cand);
     *out = sel;
     *out_n = ns;
     return ARENA_ERR_OK;
@@ -229,6 +268,9 @@ arena_err_t sampler_evalset_write_jsonl(FILE *f, const struct sampler_evalset_it
         json_object_set_new(o, "cluster", json_integer(it->cluster));
         if (it->has_difficulty) {
             json_object_set_new(o, "difficulty", json_real(it->difficulty));
+            if (it->difficulty_by != NULL) {
+                json_object_set_new(o, "difficulty_model", json_string(it->difficulty_by));
+            }
         }
         json_object_set_new(o, "eval_set", json_string(eval_set ? eval_set : ""));
         char *line = json_dumps(o, JSON_COMPACT);

@@ -1,10 +1,13 @@
 /* sampler_evalset.h - WizardArena-style offline test sets from clustered prompts:
  *   diverse = per_cluster random prompts of every cluster (seeded; clusters smaller than
  *             per_cluster give all they have),
- *   hard    = the top hard_n prompts by difficulty (supplied field, else the callback; prompts
- *             with neither are not candidates), ties -> input order; when hard_per_cluster > 0
- *             only that many random prompts per cluster are scored first (the paper: 20),
+ *   hard    = the top hard_n prompts by difficulty among the hard candidates: every prompt, or
+ *             when hard_per_cluster > 0 that many random prompts per cluster (the paper: 20);
+ *             a candidate without a difficulty is skipped; ties -> input order,
  *   mix     = diverse, then hard items not already chosen.
+ * Difficulty comes from the items (a supplied field, or a score the caller obtained): callers
+ * that score with a model first ask sampler_evalset_hard_candidates() which prompts would be
+ * considered, score those (a batch, concurrently), fill in the items, then select.
  * Output: indices into the input array, in selection order. Pure; deterministic for a seed. */
 #ifndef SAMPLER_EVALSET_H
 #define SAMPLER_EVALSET_H
@@ -27,12 +30,9 @@ struct sampler_evalset_item {
     const char *text; /* for export; may be NULL */
     int cluster;      /* from k-means (or a supplied cluster index) */
     bool has_difficulty;
-    double difficulty; /* 0-10 */
+    double difficulty;         /* 0-10 */
+    const char *difficulty_by; /* the model that scored it (export); NULL = supplied */
 };
-
-/* Difficulty of item i; return 0 and fill *score, or non-zero when it cannot be scored. */
-typedef int(sampler_difficulty_cb)(void *ctx, const struct sampler_evalset_item *item,
-                                   double *score);
 
 struct sampler_evalset_opts {
     enum sampler_evalset_kind kind;
@@ -40,8 +40,6 @@ struct sampler_evalset_opts {
     int hard_n;           /* hard: N kept (the paper: 1000) */
     int hard_per_cluster; /* hard: candidates per cluster scored (0 = all) */
     uint64_t seed;
-    sampler_difficulty_cb *difficulty; /* may be NULL */
-    void *difficulty_ctx;
 };
 
 /* "diverse" | "hard" | "mix" */
@@ -52,7 +50,14 @@ arena_err_t sampler_evalset_kind_parse(const char *s, enum sampler_evalset_kind 
 arena_err_t sampler_evalset_select(const struct sampler_evalset_item *items, size_t n,
                                    const struct sampler_evalset_opts *o, size_t **out,
                                    size_t *out_n, char *errstr, size_t errstr_size);
-/* One JSON object per line: {"prompt_id","prompt","cluster","difficulty"?,"eval_set"}. */
+/* The hard candidates select() will consider for these options, ascending indices; *out
+ * (caller frees) receives *out_n (0 for diverse). The same items and options give the same
+ * candidates, whatever their difficulty fields. */
+arena_err_t sampler_evalset_hard_candidates(const struct sampler_evalset_item *items, size_t n,
+                                            const struct sampler_evalset_opts *o, size_t **out,
+                                            size_t *out_n, char *errstr, size_t errstr_size);
+/* One JSON object per line: {"prompt_id","prompt","cluster","difficulty"?,"difficulty_model"?,
+ * "eval_set"}. */
 arena_err_t sampler_evalset_write_jsonl(FILE *f, const struct sampler_evalset_item *items,
                                         const size_t *sel, size_t n_sel, const char *eval_set,
                                         char *errstr, size_t errstr_size);
