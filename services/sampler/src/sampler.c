@@ -49,6 +49,21 @@ static const char *const sampler_cfs[] = {"pool", "prompt_ids", "issued",  "meta
 #define FEED_RCVHWM 16
 #define FEED_DRAIN_MAX 1000
 #define META_RATINGS "ratings_feed" /* CF meta: the feed body the pairs are chosen from */
+#define META_FORMAT "format"        /* CF meta: 1 = u64 values big-endian (store_util.h) */
+#define META_FORMAT_BE 1
+
+/* Prompts waiting for their pipeline decision: decided together by
+ * sampler_pipeline_offer_batch(), in arrival order (flushed before any eval item is registered,
+ * so the decisions are those of one offer per prompt). The messages are kept for their bytes. */
+struct pending_prompts {
+    Arena__V1__Prompt **prompts;
+    struct arena_msg **msgs; /* NULL entries when rebuilding from the store */
+    const char **ids, **texts;
+    enum sampler_decision *decisions;
+    char (*matches)[33];
+    size_t n, cap;
+};
+#define PENDING_MAX 1024 /* rebuild: prompts per offer_batch call */
 
 struct sampler {
     struct arena_service *svc;
@@ -65,6 +80,7 @@ struct sampler {
     /* persistent counters (CF meta) */
     uint64_t pool_size, cursor, issued, done, dropped, duplicates;
     struct arena_batch *batch;
+    struct pending_prompts pend;
     char (*done_ids)[33]; /* ids completed in the current batch */
     size_t n_done_ids, cap_done_ids;
     uint64_t decisions[SAMPLER_DECISION__COUNT];
@@ -94,48 +110,87 @@ struct sampler {
 
 static uint64_t meta_get(struct sampler *s, const char *key)
 {
-    char *v = NULL;
-    size_t len = 0;
-    uint64_t out = 0;
-    if (arena_store_get(s->store, CF_META, key, strlen(key), &v, &len) == ARENA_ERR_OK &&
-        len == 8) {
-        memcpy(&out, v, 8);
-    }
-    free(v);
-    return out;
+    return arena_store_get_u64(s->store, CF_META, key);
 }
 
 static void meta_put(struct arena_batch *b, const char *key, uint64_t v)
 {
-    arena_batch_put(b, CF_META, key, strlen(key), &v, 8);
+    arena_batch_put_u64(b, CF_META, key, v);
 }
 
-static void be64(uint64_t v, uint8_t out[8])
+/* The u64 counters of CF meta (stage_meta) */
+static const char *const meta_counters[] = {"pool_size",     "cursor",     "issued", "done",
+                                            "dropped",       "duplicates", "round",  "round_total",
+                                            "round_prompts", "eval_marked"};
+
+/* The counters (CF meta) and eval set versions (CF evalsets "v/<name>") were stored in host byte
+ * order, little-endian on every target we build for, before the shared store_util helpers
+ * (big-endian, as the rater and curator store theirs). META_FORMAT records that a store holds
+ * big-endian values; an older store is converted once, in one synchronous WriteBatch. */
+static uint64_t rd_le64(const uint8_t in[8])
 {
+    uint64_t v = 0;
     for (int i = 7; i >= 0; i--) {
-        out[i] = (uint8_t)(v & 0xff);
-        v >>= 8;
+        v = (v << 8) | in[i];
     }
+    return v;
+}
+
+static void migrate_value(struct arena_batch *b, int cf, const char *key, size_t klen,
+                          const char *v, size_t len)
+{
+    if (len == 8) {
+        uint8_t out[8];
+        arena_be64(rd_le64((const uint8_t *)v), out);
+        arena_batch_put(b, cf, key, klen, out, 8);
+    }
+}
+
+static arena_err_t migrate_byte_order(struct sampler *s, char *errstr, size_t errstr_size)
+{
+    if (arena_store_exists(s->store, CF_META, META_FORMAT, strlen(META_FORMAT))) {
+        return ARENA_ERR_OK;
+    }
+    struct arena_batch *b = arena_batch_new();
+    size_t converted = 0;
+    for (size_t i = 0; i < sizeof(meta_counters) / sizeof(meta_counters[0]); i++) {
+        char *v = NULL;
+        size_t len = 0;
+        const char *k = meta_counters[i];
+        if (arena_store_get(s->store, CF_META, k, strlen(k), &v, &len) == ARENA_ERR_OK) {
+            migrate_value(b, CF_META, k, strlen(k), v, len);
+            converted += len == 8;
+        }
+        free(v);
+    }
+    struct arena_store_iter *it = arena_store_iter_new(s->store, CF_SETS, "v/", 2);
+    for (; arena_store_iter_valid(it); arena_store_iter_next(it)) {
+        size_t klen, len;
+        const char *k = arena_store_iter_key(it, &klen);
+        const char *v = arena_store_iter_value(it, &len);
+        migrate_value(b, CF_SETS, k, klen, v, len);
+        converted += len == 8;
+    }
+    arena_store_iter_destroy(it);
+    arena_batch_put_u64(b, CF_META, META_FORMAT, META_FORMAT_BE);
+    arena_err_t err = arena_store_write(s->store, b, true, errstr, errstr_size);
+    arena_batch_destroy(b);
+    if (err == ARENA_ERR_OK && converted > 0) {
+        ARENA_INFO("event=state_migrated values=%zu byte_order=big-endian", converted);
+    }
+    return err;
 }
 
 static void stage_meta(struct sampler *s, struct arena_batch *b)
 {
-    meta_put(b, "pool_size", s->pool_size);
-    meta_put(b, "cursor", s->cursor);
-    meta_put(b, "issued", s->issued);
-    meta_put(b, "done", s->done);
-    meta_put(b, "dropped", s->dropped);
-    meta_put(b, "duplicates", s->duplicates);
-    meta_put(b, "round", s->round);
-    meta_put(b, "round_total", s->round_total);
-    meta_put(b, "round_prompts", s->round_prompts);
-    meta_put(b, "eval_marked", s->eval_marked);
-}
-
-static bool offsets_from_store(void *ctx, const char *topic, int32_t partition, int64_t *offset)
-{
-    struct sampler *s = ctx;
-    return arena_store_get_offset(s->store, topic, partition, offset) == ARENA_ERR_OK;
+    const uint64_t v[] = {s->pool_size,     s->cursor,     s->issued, s->done,
+                          s->dropped,       s->duplicates, s->round,  s->round_total,
+                          s->round_prompts, s->eval_marked};
+    _Static_assert(sizeof(v) / sizeof(v[0]) == sizeof(meta_counters) / sizeof(meta_counters[0]),
+                   "one value per counter name");
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        meta_put(b, meta_counters[i], v[i]);
+    }
 }
 
 /* The instruction the pipeline judges: the last user turn. */
@@ -156,7 +211,78 @@ static uint64_t inflight(const struct sampler *s)
 
 /* ---- input ---- */
 
-static void on_prompt(struct sampler *s, const struct arena_msg *m, struct arena_batch *b)
+static void pending_add(struct pending_prompts *q, Arena__V1__Prompt *p, struct arena_msg *m)
+{
+    if (q->n == q->cap) {
+        q->cap = q->cap ? 2 * q->cap : 256;
+        q->prompts = arena_xrealloc(q->prompts, q->cap * sizeof(*q->prompts));
+        q->msgs = arena_xrealloc(q->msgs, q->cap * sizeof(*q->msgs));
+        q->ids = arena_xrealloc(q->ids, q->cap * sizeof(*q->ids));
+        q->texts = arena_xrealloc(q->texts, q->cap * sizeof(*q->texts));
+        q->decisions = arena_xrealloc(q->decisions, q->cap * sizeof(*q->decisions));
+        q->matches = arena_xrealloc(q->matches, q->cap * sizeof(*q->matches));
+    }
+    q->prompts[q->n] = p;
+    q->msgs[q->n] = m;
+    q->ids[q->n] = p->prompt_id;
+    q->texts[q->n] = instruction_of(p);
+    q->n++;
+}
+
+static void pending_fini(struct pending_prompts *q)
+{
+    for (size_t i = 0; i < q->n; i++) {
+        arena_codec_free((ProtobufCMessage *)q->prompts[i]);
+        arena_msg_destroy(q->msgs[i]);
+    }
+    free(q->prompts);
+    free(q->msgs);
+    free(q->ids);
+    free(q->texts);
+    free(q->decisions);
+    free(q->matches);
+    memset(q, 0, sizeof(*q));
+}
+
+/* Decide the pending prompts. With a batch b (input), record each decision as on_prompt always
+ * did: CF prompt_ids (decision, pool seq), CF pool for the accepted, counters; without (rebuild),
+ * only the pipeline's indexes move. */
+static void prompts_flush(struct sampler *s, struct arena_batch *b)
+{
+    struct pending_prompts *q = &s->pend;
+    if (q->n == 0) {
+        return;
+    }
+    sampler_pipeline_offer_batch(s->pipeline, q->ids, q->texts, q->n, q->decisions, q->matches);
+    for (size_t i = 0; i < q->n; i++) {
+        const char *id = q->ids[i];
+        enum sampler_decision d = q->decisions[i];
+        if (b != NULL) {
+            s->decisions[d]++;
+            arena_metric_inc(s->m_decision[d]);
+            uint8_t rec[9];
+            rec[0] = (uint8_t)d;
+            arena_be64(s->pool_size, rec + 1);
+            arena_batch_put(b, CF_PROMPT_IDS, id, strlen(id), rec, sizeof(rec));
+            if (d == SAMPLER_ACCEPT) {
+                uint8_t key[8];
+                arena_be64(s->pool_size, key);
+                arena_batch_put(b, CF_POOL, key, 8, q->msgs[i]->value, q->msgs[i]->value_len);
+                s->pool_size++;
+            } else {
+                s->dropped++;
+                ARENA_DEBUG("event=prompt_dropped prompt_id=%s reason=%s match=%s", id,
+                            sampler_decision_name(d), q->matches[i]);
+            }
+        }
+        arena_codec_free((ProtobufCMessage *)q->prompts[i]);
+        arena_msg_destroy(q->msgs[i]);
+    }
+    q->n = 0;
+}
+
+/* Takes m: destroyed now or when the pending prompts are flushed. */
+static void on_prompt(struct sampler *s, struct arena_msg *m, struct arena_batch *b)
 {
     Arena__V1__Prompt *p = NULL;
     char errstr[256];
@@ -166,6 +292,7 @@ static void on_prompt(struct sampler *s, const struct arena_msg *m, struct arena
     if (err != ARENA_ERR_OK) {
         arena_service_dlq(s->svc, s->producer, m, err, errstr);
         arena_producer_flush(s->producer, 10000);
+        arena_msg_destroy(m);
         return;
     }
     const char *id = p->prompt_id;
@@ -174,31 +301,15 @@ static void on_prompt(struct sampler *s, const struct arena_msg *m, struct arena
         s->decisions[SAMPLER_DROP_EXACT_DUP]++;
         arena_metric_inc(s->m_decision[SAMPLER_DROP_EXACT_DUP]);
         arena_codec_free((ProtobufCMessage *)p);
+        arena_msg_destroy(m);
         return;
     }
     if (p->role == ARENA__V1__PROMPT_ROLE__PROMPT_ROLE_EVAL) {
+        prompts_flush(s, b); /* the prompts before it are decided without it */
         sampler_pipeline_add_eval(s->pipeline, id, instruction_of(p));
         arena_batch_put(b, CF_EVAL, id, strlen(id), m->value, m->value_len);
     }
-    char match[33] = "";
-    enum sampler_decision d = sampler_pipeline_offer(s->pipeline, id, instruction_of(p), match);
-    s->decisions[d]++;
-    arena_metric_inc(s->m_decision[d]);
-    uint8_t rec[9];
-    rec[0] = (uint8_t)d;
-    be64(s->pool_size, rec + 1);
-    arena_batch_put(b, CF_PROMPT_IDS, id, strlen(id), rec, sizeof(rec));
-    if (d == SAMPLER_ACCEPT) {
-        uint8_t key[8];
-        be64(s->pool_size, key);
-        arena_batch_put(b, CF_POOL, key, 8, m->value, m->value_len);
-        s->pool_size++;
-    } else {
-        s->dropped++;
-        ARENA_DEBUG("event=prompt_dropped prompt_id=%s reason=%s match=%s", id,
-                    sampler_decision_name(d), match);
-    }
-    arena_codec_free((ProtobufCMessage *)p);
+    pending_add(&s->pend, p, m);
 }
 
 static bool done_in_batch(struct sampler *s, const char *id)
@@ -263,12 +374,13 @@ static int consume_batch(struct sampler *s, int wait_ms)
             on_prompt(s, m, b);
         } else {
             on_result(s, m, b);
+            arena_msg_destroy(m);
         }
-        arena_msg_destroy(m);
     }
     if (n == 0) {
         return 0;
     }
+    prompts_flush(s, b);
     stage_meta(s, b);
     char errstr[256];
     if (arena_store_write(s->store, b, false, errstr, sizeof(errstr)) != ARENA_ERR_OK) {
@@ -426,7 +538,7 @@ static Arena__V1__Prompt *pool_prompt(struct sampler *s, uint64_t seq)
     size_t len = 0;
     Arena__V1__Prompt *p = NULL;
     char errstr[128];
-    be64(seq, key);
+    arena_be64(seq, key);
     if (arena_store_get(s->store, CF_POOL, key, 8, &v, &len) != ARENA_ERR_OK) {
         return NULL;
     }
@@ -697,19 +809,6 @@ static bool evalset_name_ok(const char *n)
     return true;
 }
 
-static uint64_t sets_u64(struct sampler *s, const char *key)
-{
-    char *v = NULL;
-    size_t len = 0;
-    uint64_t out = 0;
-    if (arena_store_get(s->store, CF_SETS, key, strlen(key), &v, &len) == ARENA_ERR_OK &&
-        len == 8) {
-        memcpy(&out, v, 8);
-    }
-    free(v);
-    return out;
-}
-
 struct evalset_pool {
     struct sampler_evalset_item *items;
     Arena__V1__Prompt **prompts;
@@ -880,7 +979,7 @@ static json_t *ctl_evalset_build(void *ctx, const char *cmd, json_t *args)
     /* version, JSONL, marks */
     char vkey[80], set_id[96], key[112];
     snprintf(vkey, sizeof(vkey), "v/%s", name);
-    uint64_t version = sets_u64(s, vkey) + 1;
+    uint64_t version = arena_store_get_u64(s->store, CF_SETS, vkey) + 1;
     snprintf(set_id, sizeof(set_id), "%s@v%llu", name, (unsigned long long)version);
     char *jsonl = NULL;
     size_t jsonl_len = 0;
@@ -914,7 +1013,7 @@ static json_t *ctl_evalset_build(void *ctx, const char *cmd, json_t *args)
         snprintf(key, sizeof(key), "i/%s", set_id);
         arena_batch_put(b, CF_SETS, key, strlen(key), itext, strlen(itext));
         free(itext);
-        arena_batch_put(b, CF_SETS, vkey, strlen(vkey), &version, 8);
+        arena_batch_put_u64(b, CF_SETS, vkey, version);
         for (size_t i = 0; i < n_sel; i++) {
             const char *id = ep.items[sel[i]].prompt_id;
             arena_batch_put(b, CF_MARK, id, strlen(id), set_id, strlen(set_id));
@@ -985,7 +1084,7 @@ static json_t *ctl_evalset_export(void *ctx, const char *cmd, json_t *args)
     }
     char key[112];
     snprintf(key, sizeof(key), "v/%s", name);
-    uint64_t latest = sets_u64(s, key);
+    uint64_t latest = arena_store_get_u64(s->store, CF_SETS, key);
     if (latest == 0) {
         return ctl_error("no eval set named '%s'", name);
     }
@@ -1092,17 +1191,25 @@ static void rebuild_pipeline(struct sampler *s)
         size_t len;
         const char *v = arena_store_iter_value(it, &len);
         Arena__V1__Prompt *p = NULL;
-        char errstr[128], match[33];
+        char errstr[128];
         if (arena_codec_decode(&arena__v1__prompt__descriptor, v, len, NULL,
-                               (ProtobufCMessage **)&p, errstr, sizeof(errstr)) == ARENA_ERR_OK) {
-            sampler_pipeline_offer(s->pipeline, p->prompt_id, instruction_of(p), match);
-            if (is_marked(s, p->prompt_id)) {
-                sampler_pipeline_add_eval(s->pipeline, p->prompt_id, instruction_of(p));
-            }
-            arena_codec_free((ProtobufCMessage *)p);
+                               (ProtobufCMessage **)&p, errstr, sizeof(errstr)) != ARENA_ERR_OK) {
+            continue;
+        }
+        pending_add(&s->pend, p, NULL);
+        if (is_marked(s, p->prompt_id)) {
+            /* claimed by an eval set after it was offered: registered after its own offer */
+            char *id = arena_xstrdup(p->prompt_id), *text = arena_xstrdup(instruction_of(p));
+            prompts_flush(s, NULL);
+            sampler_pipeline_add_eval(s->pipeline, id, text);
+            free(id);
+            free(text);
+        } else if (s->pend.n >= PENDING_MAX) {
+            prompts_flush(s, NULL);
         }
     }
     arena_store_iter_destroy(it);
+    prompts_flush(s, NULL);
 }
 
 struct sampler *sampler_new(struct arena_service *svc, char *errstr, size_t errstr_size)
@@ -1197,6 +1304,7 @@ struct sampler *sampler_new(struct arena_service *svc, char *errstr, size_t errs
     po.decontam = cfg->sampler.decontam;
     po.decontam_top_k = (int)cfg->sampler.decontam_top_k;
     po.decontam_threshold = cfg->sampler.decontam_threshold;
+    po.threads = (int)cfg->sampler.threads;
     if (sampler_lang_hook(cfg->sampler.language, &po.language_hook, errstr, errstr_size) !=
         ARENA_ERR_OK) {
         sampler_destroy(s);
@@ -1245,6 +1353,10 @@ struct sampler *sampler_new(struct arena_service *svc, char *errstr, size_t errs
         sampler_destroy(s);
         return NULL;
     }
+    if (migrate_byte_order(s, errstr, errstr_size) != ARENA_ERR_OK) {
+        sampler_destroy(s);
+        return NULL;
+    }
     s->pool_size = meta_get(s, "pool_size");
     s->cursor = meta_get(s, "cursor");
     s->issued = meta_get(s, "issued");
@@ -1285,8 +1397,8 @@ struct sampler *sampler_new(struct arena_service *svc, char *errstr, size_t errs
         .mode = ARENA_CONSUMER_ASSIGN_ALL,
         .group_id = svc->svc->group_id,
         .topics = topics,
-        .offsets = offsets_from_store,
-        .ctx = s,
+        .offsets = arena_store_offset_provider,
+        .ctx = s->store,
         .client_id = "sampler",
     };
     s->consumer = arena_consumer_new(cfg, &co, errstr, errstr_size);
@@ -1360,6 +1472,7 @@ void sampler_destroy(struct sampler *s)
     arena_producer_destroy(s->producer);
     arena_store_close(s->store);
     arena_batch_destroy(s->batch);
+    pending_fini(&s->pend);
     sampler_pipeline_destroy(s->pipeline);
     sampler_embedder_destroy(s->embedder);
     if (s->feed_sock) {
