@@ -102,8 +102,18 @@ struct arena__sim_params {
     uint64_t seed;
 };
 
-/* Difficulty in [0, 10] of a prompt text (hash of its bytes). */
+/* Difficulty in [0, 10] of a prompt text: a planted "[sim-difficulty: d]" tag, else a hash of
+ * its bytes. */
 double arena__sim_difficulty(const char *prompt);
+double arena__sim_difficulty_n(const char *prompt, size_t len);
+/* The rated prompt of a difficulty request (llm.h: starts with ARENA_DIFFICULTY_START, up to the
+ * last ARENA_DIFFICULTY_END); false when prompt is not one. *text points into prompt. */
+bool arena__sim_difficulty_section(const char *prompt, const char **text, size_t *len);
+/* Answer a difficulty request: a one-line rationale and "Difficulty: [[N]]" (N = round(clamp(
+ * d + N(0, judge_noise), 0, 10)), seeded). NULL when prompt is not a difficulty request.
+ * score_out (may be NULL) receives N. Caller frees. */
+char *arena__sim_rate_difficulty(const struct arena__sim_params *sp, const char *prompt,
+                                 uint64_t req_seed, int *score_out);
 /* Latent quality of an answer on 1-10 (deterministic). */
 double arena__sim_quality(const struct arena__sim_params *sp, const char *prompt,
                           uint64_t req_seed);
@@ -124,7 +134,8 @@ char *arena__sim_verdict_text(const char *prompt, int sa, int sb, uint64_t style
  * a judge prompt. sa_out and sb_out receive the scores (may be NULL). Caller frees. */
 char *arena__sim_judge(const struct arena__sim_params *sp, const char *prompt, uint64_t req_seed,
                        int *sa_out, int *sb_out);
-/* Answer or judge, whichever the prompt (last user message) calls for. Caller frees. */
+/* Rate difficulty, judge or answer, whichever the prompt (last user message) calls for.
+ * Caller frees. */
 char *arena__sim_respond(const struct arena__sim_params *sp, const char *prompt, uint64_t req_seed);
 
 /* --- openai: the response parser (llm_openai.c), pure, fuzzed --- */

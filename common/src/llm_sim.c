@@ -8,7 +8,8 @@
  * "[The Start of Assistant A's Answer]" ... for A and B): read each answer's tag (or estimate
  * an untagged answer's quality from its length), score sA = round(clamp(qA + position_bias +
  * N(0, judge_noise))), sB likewise without the bias, and write the verdict in the format the
- * prompt asks for. */
+ * prompt asks for. Rating difficulty (the prompt follows the ARENA_DIFFICULTY_START convention of
+ * llm.h): "[[N]]" from the rated prompt's difficulty (planted tag or hash) plus judge noise. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,10 +54,48 @@ static uint64_t sim_seed(uint64_t model_seed, uint64_t req_seed, const char *tex
 
 /* ---- answering ---- */
 
+/* The number of the first "<tag><number>]" in text[0..len): 0 and *v, or -1 when the tag is
+ * absent or its value malformed. */
+static int tag_number(const char *text, size_t len, const char *tag, double *v)
+{
+    size_t tl = strlen(tag);
+    for (size_t i = 0; i + tl <= len; i++) {
+        if (memcmp(text + i, tag, tl) != 0) {
+            continue;
+        }
+        char num[32];
+        size_t j = i + tl, k = 0;
+        while (j < len && k + 1 < sizeof(num) && text[j] != ']') {
+            num[k++] = text[j++];
+        }
+        num[k] = '\0';
+        if (j >= len || text[j] != ']' || k == 0) {
+            return -1;
+        }
+        char *end = NULL;
+        double x = strtod(num, &end);
+        if (end == num || *end != '\0' || !isfinite(x)) {
+            return -1;
+        }
+        *v = x;
+        return 0;
+    }
+    return -1;
+}
+
+double arena__sim_difficulty_n(const char *prompt, size_t len)
+{
+    double tagged;
+    if (tag_number(prompt, len, ARENA_SIM_DIFFICULTY_TAG, &tagged) == 0) {
+        return clamp(tagged, 0.0, 10.0);
+    }
+    uint64_t h = arena_hash64(prompt, len, 0xd1ff1c0175ULL);
+    return (double)(h >> 11) / 9007199254740992.0 * 10.0;
+}
+
 double arena__sim_difficulty(const char *prompt)
 {
-    uint64_t h = arena_hash64(prompt, strlen(prompt), 0xd1ff1c0175ULL);
-    return (double)(h >> 11) / 9007199254740992.0 * 10.0;
+    return arena__sim_difficulty_n(prompt, strlen(prompt));
 }
 
 double arena__sim_quality(const struct arena__sim_params *sp, const char *prompt, uint64_t req_seed)
@@ -150,29 +189,12 @@ char *arena__sim_answer_text(const char *model, double q, const char *prompt, ui
 
 int arena__sim_quality_parse(const char *text, size_t len, double *q)
 {
-    size_t tl = strlen(ARENA_SIM_QUALITY_TAG);
-    for (size_t i = 0; i + tl <= len; i++) {
-        if (memcmp(text + i, ARENA_SIM_QUALITY_TAG, tl) != 0) {
-            continue;
-        }
-        char num[32];
-        size_t j = i + tl, k = 0;
-        while (j < len && k + 1 < sizeof(num) && text[j] != ']') {
-            num[k++] = text[j++];
-        }
-        num[k] = '\0';
-        if (j >= len || text[j] != ']' || k == 0) {
-            return -1;
-        }
-        char *end = NULL;
-        double v = strtod(num, &end);
-        if (end == num || *end != '\0' || !isfinite(v)) {
-            return -1;
-        }
-        *q = clamp(v, 1.0, 10.0);
-        return 0;
+    double v;
+    if (tag_number(text, len, ARENA_SIM_QUALITY_TAG, &v) != 0) {
+        return -1;
     }
-    return -1;
+    *q = clamp(v, 1.0, 10.0);
+    return 0;
 }
 
 double arena__sim_text_quality(const char *text, size_t len)
@@ -320,8 +342,60 @@ char *arena__sim_judge(const struct arena__sim_params *sp, const char *prompt, u
     return arena__sim_verdict_text(prompt, sa, sb, style);
 }
 
+bool arena__sim_difficulty_section(const char *prompt, const char **text, size_t *len)
+{
+    size_t sl = strlen(ARENA_DIFFICULTY_START);
+    if (strncmp(prompt, ARENA_DIFFICULTY_START, sl) != 0) {
+        return false;
+    }
+    const char *s = prompt + sl, *end = NULL;
+    for (const char *p = strstr(s, ARENA_DIFFICULTY_END); p;
+         p = strstr(p + 1, ARENA_DIFFICULTY_END)) {
+        end = p;
+    }
+    if (end == NULL) {
+        return false;
+    }
+    /* the newlines framing the prompt are layout, not text */
+    if (*s == '\n') {
+        s++;
+    }
+    const char *e = end;
+    if (e > s && e[-1] == '\n') {
+        e--;
+    }
+    *text = s;
+    *len = (size_t)(e - s);
+    return true;
+}
+
+char *arena__sim_rate_difficulty(const struct arena__sim_params *sp, const char *prompt,
+                                 uint64_t req_seed, int *score_out)
+{
+    const char *text;
+    size_t len;
+    if (!arena__sim_difficulty_section(prompt, &text, &len)) {
+        return NULL;
+    }
+    double d = arena__sim_difficulty_n(text, len);
+    struct sim_rng r = {sim_seed(sp->seed, req_seed, prompt, 4)};
+    int score = (int)lround(clamp(d + rng_normal(&r) * sp->judge_noise, 0.0, 10.0));
+    if (score_out) {
+        *score_out = score;
+    }
+    const char *why = score >= 7 ? "It needs specialised knowledge, several reasoning steps and a "
+                                   "precise answer."
+                      : score >= 4 ? "It is a clear task that needs some knowledge and a few steps."
+                                   : "It is a simple request that most assistants answer well.";
+    return arena_xasprintf("(simulated rater) %s\n\nDifficulty: [[%d]]", why, score);
+}
+
 char *arena__sim_respond(const struct arena__sim_params *sp, const char *prompt, uint64_t req_seed)
 {
+    char *rated = arena__sim_rate_difficulty(sp, prompt, req_seed, NULL);
+    if (rated) {
+        return rated;
+    }
     char *judged = arena__sim_judge(sp, prompt, req_seed, NULL, NULL);
     if (judged) {
         return judged;

@@ -74,4 +74,16 @@ size_t arena_llm_pending_model(const struct arena_llm_pool *p, const char *model
  * an answer contains "[sim-quality: <q>]" where q is the latent quality on 1-10. */
 #define ARENA_SIM_QUALITY_TAG "[sim-quality: "
 
+/* Difficulty requests (the sampler's hard eval sets, sampler_difficulty.h): the last user message
+ * starts with ARENA_DIFFICULTY_START, holds the prompt to rate up to the last
+ * ARENA_DIFFICULTY_END and asks for a final "[[N]]", N in 0-10. The sim backend (and the fake
+ * OpenAI server of the tests) answer such a request with a short rationale ending in "[[N]]",
+ * N = round(clamp(d + N(0, judge_noise), 0, 10)) with seeded noise, where d is the prompt's sim
+ * difficulty: the value of a planted "[sim-difficulty: <d>]" tag in the rated prompt (d within
+ * 0-10), else a stable hash of its text. The same d lowers the quality of sim answers to that
+ * prompt, so a hard set of sim prompts is really harder for sim models. */
+#define ARENA_DIFFICULTY_START "[The Start of the Prompt to Rate]"
+#define ARENA_DIFFICULTY_END "[The End of the Prompt to Rate]"
+#define ARENA_SIM_DIFFICULTY_TAG "[sim-difficulty: "
+
 #endif
