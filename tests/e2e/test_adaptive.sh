@@ -10,33 +10,22 @@
 set -euo pipefail
 
 ROOT=${ARENA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BIN=${ARENA_BIN_DIR:-$ROOT/build/services}
-[ -x "$BIN/arena-rater" ] || { echo "SKIP: binaries not built in $BIN"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
+# shellcheck source=../support/fleet_lib.sh
+. "$ROOT/tests/support/fleet_lib.sh"
+fleet_need_exec "$BIN/arena-rater"
+fleet_need_cmd python3
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-e2e-adaptive-XXXXXX")
+fleet_workdir e2e-adaptive
 BATTLES=1000
-RUN_PID=
-cleanup() {
-    if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
-        kill -TERM "$RUN_PID" 2>/dev/null || true
-        wait "$RUN_PID" 2>/dev/null || true
-    fi
-    [ -n "${KEEP_WORK:-}" ] || rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 # max_in_flight 100 and a rater publishing every 50 battles / 300 ms: the sampler sees fresh
 # ratings while it issues (with thousands in flight it would issue everything before the first
 # rating). 4 pairs per prompt = models - 1, the default. The feed is on PORT_BASE + 15.
 write_config() {
     local feed="tcp://127.0.0.1:$(($1 + 15))"
-    cat >"$WORK/arena.yaml" <<YAML
-log_level: info
-kafka:
-  session.timeout.ms: 6000
-  heartbeat.interval.ms: 1000
-  topic.metadata.refresh.interval.ms: 5000
+    {
+        fleet_config_head
+        cat <<YAML
 models:
   - {name: top-90,  backend: sim, skill: 9.0, noise: 1.0, seed: 21}
   - {name: high-75, backend: sim, skill: 7.5, noise: 1.0, seed: 22}
@@ -60,44 +49,16 @@ rater:
 curator:
   flush_ms: 2000
 YAML
+    } >"$WORK/arena.yaml"
 }
 
-# A fixed port can be taken by another process's ephemeral port (the Linux range covers it):
-# when a service cannot bind, try the next block of 20 ports (3 attempts).
-export ARENA_BIN_DIR="$BIN" ARENA_WAIT_TIMEOUT_S=120
-PORT_BASE=${ARENA_E2E_PORT_BASE:-24000}
-for attempt in 1 2 3; do
-    rm -rf "$WORK/run"
-    write_config "$PORT_BASE"
-    ARENA_PORT_BASE=$PORT_BASE "$ROOT/deploy/local/run.sh" --battles "$BATTLES" --keep-running \
-        --config "$WORK/arena.yaml" --workdir "$WORK/run" >"$WORK/run.log" 2>&1 &
-    RUN_PID=$!
-    for _ in $(seq 1 400); do
-        grep -q "fleet is running" "$WORK/run.log" 2>/dev/null && break
-        kill -0 "$RUN_PID" 2>/dev/null || break
-        grep -qs "Address already in use" "$WORK"/run/logs/*.log && break
-        sleep 0.5
-    done
-    grep -q "fleet is running" "$WORK/run.log" && break
-    # run.sh's children first: its TERM trap waits for the foreground `arenactl wait`
-    pkill -TERM -P "$RUN_PID" 2>/dev/null || true
-    kill -TERM "$RUN_PID" 2>/dev/null || true
-    wait "$RUN_PID" 2>/dev/null || true
-    RUN_PID=
-    grep -q "Address already in use" "$WORK/run.log" "$WORK"/run/logs/*.log 2>/dev/null || break
-    echo "note: port block $PORT_BASE is in use, trying $((PORT_BASE + 20))"
-    PORT_BASE=$((PORT_BASE + 20))
-done
-if [ -z "$RUN_PID" ]; then
-    tail -n 40 "$WORK/run.log"
-    echo "FAIL: the fleet did not reach $BATTLES battles"
-    exit 1
-fi
+# the feed address is in the config: written again for each port block fleet_run_start tries
+export ARENA_WAIT_TIMEOUT_S=120
+FLEET_BEFORE_RUN=write_config
+fleet_run_start "${ARENA_E2E_PORT_BASE:-24000}" "$BATTLES" --config "$WORK/arena.yaml" ||
+    { echo "FAIL: the fleet did not reach $BATTLES battles"; exit 1; }
 
-CTL=("$BIN/arenactl" --config "$WORK/arena.yaml"
-    --set "kafka.bootstrap.servers=$(cat "$WORK/run/bootstrap")"
-    --set "sampler.control=tcp://127.0.0.1:$PORT_BASE"
-    --set "rater.control=tcp://127.0.0.1:$((PORT_BASE + 3))")
+CTL=("${FLEET_CTL[@]}")
 # max_battles stops new prompts; wait until every issued battle has its result
 for _ in $(seq 1 120); do
     "${CTL[@]}" ctl sampler '{"cmd":"status"}' >"$WORK/sampler_status.json"
@@ -111,9 +72,7 @@ done
 "${CTL[@]}" tail arena.battles.results --timeout-ms 2000 >"$WORK/results.jsonl"
 "${CTL[@]}" leaderboard --output json >"$WORK/leaderboard.json"
 
-kill -TERM "$RUN_PID"
-wait "$RUN_PID" || true
-RUN_PID=
+fleet_run_stop
 
 python3 - "$WORK" <<'PY'
 import collections, json, sys

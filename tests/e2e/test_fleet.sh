@@ -10,38 +10,17 @@
 set -euo pipefail
 
 ROOT=${ARENA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BIN=${ARENA_BIN_DIR:-$ROOT/build/services}
-[ -x "$BIN/arena-rater" ] || { echo "SKIP: binaries not built in $BIN"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
+# shellcheck source=../support/fleet_lib.sh
+. "$ROOT/tests/support/fleet_lib.sh"
+fleet_need_exec "$BIN/arena-rater"
+fleet_need_cmd python3
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-e2e-fleet-XXXXXX")
-PORT_BASE=${ARENA_E2E_PORT_BASE:-22300}
+fleet_workdir e2e-fleet
 BATTLES=1200
-RUN_PID=
-cleanup() {
-    if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
-        kill -TERM "$RUN_PID" 2>/dev/null || true
-        wait "$RUN_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+export ARENA_WAIT_TIMEOUT_S=300
+fleet_run_start "${ARENA_E2E_PORT_BASE:-22300}" "$BATTLES" || { echo "FAIL: fleet not up"; exit 1; }
 
-export ARENA_BIN_DIR="$BIN" ARENA_PORT_BASE="$PORT_BASE" ARENA_WAIT_TIMEOUT_S=300
-"$ROOT/deploy/local/run.sh" --battles "$BATTLES" --keep-running --workdir "$WORK/run" \
-    >"$WORK/run.log" 2>&1 &
-RUN_PID=$!
-for _ in $(seq 1 600); do
-    grep -q "fleet is running" "$WORK/run.log" 2>/dev/null && break
-    kill -0 "$RUN_PID" 2>/dev/null || { cat "$WORK/run.log"; echo "FAIL: run.sh exited"; exit 1; }
-    sleep 0.5
-done
-grep -q "fleet is running" "$WORK/run.log" || { tail -30 "$WORK/run.log"; echo "FAIL: fleet not up"; exit 1; }
-
-CTL=("$BIN/arenactl" --config "$ROOT/deploy/local/arena.yaml"
-    --set "kafka.bootstrap.servers=$(cat "$WORK/run/bootstrap")"
-    --set "rater.control=tcp://127.0.0.1:$((PORT_BASE + 3))"
-    --set "curator.control=tcp://127.0.0.1:$((PORT_BASE + 4))")
+CTL=("${FLEET_CTL[@]}")
 "${CTL[@]}" tail arena.battles.requested --timeout-ms 4000 >"$WORK/requested.jsonl"
 "${CTL[@]}" tail arena.battles.results --timeout-ms 4000 >"$WORK/results.jsonl"
 "${CTL[@]}" leaderboard --output json >"$WORK/leaderboard.json"
@@ -49,9 +28,7 @@ CTL=("$BIN/arenactl" --config "$ROOT/deploy/local/arena.yaml"
 "${CTL[@]}" ctl rater '{"cmd":"status"}' >"$WORK/rater_status.json"
 
 # stop the fleet: the curator cuts its last shards on SIGTERM
-kill -TERM "$RUN_PID"
-wait "$RUN_PID" || true
-RUN_PID=
+fleet_run_stop
 
 python3 - "$WORK" "$ROOT" <<'PY'
 import hashlib, json, os, sys

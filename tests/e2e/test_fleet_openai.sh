@@ -17,12 +17,10 @@
 set -euo pipefail
 
 ROOT=${ARENA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BIN=${ARENA_BIN_DIR:-$ROOT/build/services}
-FAKE=${ARENA_BINARY_DIR:-$(dirname "$BIN")}/tests/fake-openai
-[ -x "$BIN/arena-generator" ] || { echo "SKIP: binaries not built in $BIN"; exit 77; }
-[ -x "$FAKE" ] || { echo "SKIP: fake-openai not built at $FAKE"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
-command -v curl >/dev/null || { echo "SKIP: curl missing"; exit 77; }
+# shellcheck source=../support/fleet_lib.sh
+. "$ROOT/tests/support/fleet_lib.sh"
+fleet_need_exec "$BIN/arena-generator" "$ARENA_BINARY_DIR/tests/fake-openai"
+fleet_need_cmd python3 curl
 
 # the worked examples of the README load and validate (deploy/local/examples/*.yaml)
 for ex in "$ROOT"/deploy/local/examples/*.yaml; do
@@ -30,37 +28,14 @@ for ex in "$ROOT"/deploy/local/examples/*.yaml; do
         { echo "FAIL: example $ex does not load"; exit 1; }
 done
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-e2e-openai-XXXXXX")
-PORT_BASE=${ARENA_E2E_PORT_BASE:-23600}
+fleet_workdir e2e-openai
 BATTLES=300
-RUN_PID=
-FAKE_PID=
-cleanup() {
-    if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
-        kill -TERM "$RUN_PID" 2>/dev/null || true
-        wait "$RUN_PID" 2>/dev/null || true
-    fi
-    if [ -n "$FAKE_PID" ] && kill -0 "$FAKE_PID" 2>/dev/null; then
-        kill -TERM "$FAKE_PID" 2>/dev/null || true
-        wait "$FAKE_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 # --- fake-openai with the fault mix (about 1 call in 3 faults) ---
-"$FAKE" --port-file "$WORK/fake.port" --latency-ms 20 --hang-ms 2500 --seed 7 \
+fleet_fake_openai_start --latency-ms 20 --hang-ms 2500 --seed 7 \
     --fault 500:0.04 --fault 429:0.04:retry-after=1 --fault timeout:0.02 --fault drop:0.03 \
-    --fault badjson:0.03 --fault nochoices:0.03 --fault ctype:0.03 --fault garbage:0.12 \
-    >"$WORK/fake.log" 2>&1 &
-FAKE_PID=$!
-for _ in $(seq 1 100); do
-    [ -s "$WORK/fake.port" ] && break
-    kill -0 "$FAKE_PID" 2>/dev/null || { cat "$WORK/fake.log"; echo "FAIL: fake-openai exited"; exit 1; }
-    sleep 0.05
-done
-[ -s "$WORK/fake.port" ] || { echo "FAIL: fake-openai wrote no port"; exit 1; }
-FAKE_URL="http://127.0.0.1:$(cat "$WORK/fake.port")"
+    --fault badjson:0.03 --fault nochoices:0.03 --fault ctype:0.03 --fault garbage:0.12 ||
+    { echo "FAIL: fake-openai did not start"; exit 1; }
 
 model() { # name, model sent to the server
     cat <<YAML
@@ -76,15 +51,8 @@ model() { # name, model sent to the server
 YAML
 }
 {
-    cat <<YAML
-# test_fleet_openai.sh: every model on the openai backend, served by fake-openai with faults
-log_level: info
-kafka:
-  session.timeout.ms: 6000
-  heartbeat.interval.ms: 1000
-  topic.metadata.refresh.interval.ms: 5000
-models:
-YAML
+    fleet_config_head "test_fleet_openai.sh: every model on the openai backend, served by fake-openai with faults"
+    echo "models:"
     model target-7b my-target
     model alpha-70b my-alpha
     model beta-34b my-beta
@@ -115,33 +83,18 @@ YAML
 
 head -n 250 "$ROOT/deploy/local/prompts.jsonl" >"$WORK/prompts.jsonl"
 
-export ARENA_BIN_DIR="$BIN" ARENA_PORT_BASE="$PORT_BASE" ARENA_WAIT_TIMEOUT_S=150
-"$ROOT/deploy/local/run.sh" --battles "$BATTLES" --keep-running --partitions 4 \
-    --config "$WORK/arena.yaml" --prompts "$WORK/prompts.jsonl" --workdir "$WORK/run" \
-    >"$WORK/run.log" 2>&1 &
-RUN_PID=$!
-for _ in $(seq 1 600); do
-    grep -q "fleet is running" "$WORK/run.log" 2>/dev/null && break
-    if ! kill -0 "$RUN_PID" 2>/dev/null; then
-        tail -40 "$WORK/run.log"
-        tail -n 5 "$WORK"/run/logs/*.log
-        echo "FAIL: run.sh exited before $BATTLES battles were counted"
-        exit 1
-    fi
-    sleep 0.5
-done
-grep -q "fleet is running" "$WORK/run.log" || { tail -30 "$WORK/run.log"; echo "FAIL: fleet not up"; exit 1; }
+export ARENA_WAIT_TIMEOUT_S=150
+fleet_run_start "${ARENA_E2E_PORT_BASE:-23600}" "$BATTLES" --partitions 4 \
+    --config "$WORK/arena.yaml" --prompts "$WORK/prompts.jsonl" ||
+    { echo "FAIL: the fleet did not reach $BATTLES battles"; exit 1; }
 
-CTL=("$BIN/arenactl" --config "$WORK/arena.yaml" --set log_level=warn
-    --set "kafka.bootstrap.servers=$(cat "$WORK/run/bootstrap")"
-    --set "judge.control=tcp://127.0.0.1:$((PORT_BASE + 2))"
-    --set "rater.control=tcp://127.0.0.1:$((PORT_BASE + 3))")
+CTL=("${FLEET_CTL[@]}")
 "${CTL[@]}" tail arena.battles.requested --timeout-ms 4000 >"$WORK/requested.jsonl"
 "${CTL[@]}" tail arena.battles.results --timeout-ms 4000 >"$WORK/results.jsonl"
 "${CTL[@]}" ctl rater '{"cmd":"status"}' >"$WORK/rater_status.json"
 "${CTL[@]}" ctl judge '{"cmd":"status"}' >"$WORK/judge_status.json"
-curl -fsS "http://127.0.0.1:$((PORT_BASE + 11))/metrics" >"$WORK/generator.metrics"
-curl -fsS "http://127.0.0.1:$((PORT_BASE + 12))/metrics" >"$WORK/judge.metrics"
+curl -fsS "http://$(fleet_run_http generator)/metrics" >"$WORK/generator.metrics"
+curl -fsS "http://$(fleet_run_http judge)/metrics" >"$WORK/judge.metrics"
 curl -fsS "$FAKE_URL/stats" >"$WORK/fake_stats.json"
 
 python3 - "$WORK" "$BATTLES" <<'PY'

@@ -13,35 +13,14 @@
 set -euo pipefail
 
 ROOT=${ARENA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BIN=${ARENA_BIN_DIR:-$ROOT/build/services}
-[ -x "$BIN/arena-sampler" ] && [ -x "$BIN/arena-devbroker" ] ||
-    { echo "SKIP: binaries not built in $BIN"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
+# shellcheck source=../support/fleet_lib.sh
+. "$ROOT/tests/support/fleet_lib.sh"
+fleet_need_exec "$BIN/arena-sampler" "$BIN/arena-devbroker"
+fleet_need_cmd python3
 PROMPTS="$ROOT/deploy/local/prompts.jsonl"
 [ -f "$PROMPTS" ] || { echo "SKIP: $PROMPTS missing"; exit 77; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-e2e-flywheel-XXXXXX")
-PORT_BASE=${ARENA_FLYWHEEL_PORT_BASE:-23420}
-PIDS=()
-CUR2_PID=
-stop_services() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    PIDS=()
-}
-cleanup() {
-    stop_services
-    if [ -n "$CUR2_PID" ]; then kill -TERM "$CUR2_PID" 2>/dev/null || true; wait "$CUR2_PID" 2>/dev/null || true; fi
-    devbroker_stop 2>/dev/null || true
-    if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-export ARENA_BIN_DIR="$BIN"
-# shellcheck source=../support/devbroker.sh
-source "$ROOT/tests/support/devbroker.sh"
-devbroker_start "$WORK/broker" 4 || { echo "FAIL: devbroker did not start"; exit 1; }
-
+fleet_workdir e2e-flywheel
 CFG="$WORK/arena.yaml"
 sed -e '/^sampler:/,$d' "$ROOT/deploy/local/arena.yaml" >"$CFG"
 cat >>"$CFG" <<YAML
@@ -52,14 +31,12 @@ sampler:
   max_in_flight: 2000
   rounds: 2
   split: hash
-  control: tcp://127.0.0.1:$((PORT_BASE + 0))
 judge:
   model: judge-70b
   template: wizardarena
   tie_margin: 1.0
 rater:
   bootstrap: 10
-  control: tcp://127.0.0.1:$((PORT_BASE + 3))
 curator:
   sft_min_gap: 3.0
   dpo_min_gap: 2.0
@@ -68,31 +45,15 @@ curator:
   shard_size: 40
   flush_ms: 0
   shard_dir: $WORK/shards
-  control: tcp://127.0.0.1:$((PORT_BASE + 4))
 YAML
 export ARENA_CONFIG="$CFG"
-mkdir -p "$WORK/logs" "$WORK/state"
-i=0
-for svc in sampler generator judge rater curator; do
-    up=$(echo "$svc" | tr a-z A-Z)
-    export "ARENA_${up}_STATE_DIR=$WORK/state/$svc"
-    export "ARENA_${up}_HTTP_LISTEN=127.0.0.1:$((PORT_BASE + 10 + i))"
-    i=$((i + 1))
-done
-export ARENA_GENERATOR_CONTROL="tcp://127.0.0.1:$((PORT_BASE + 1))"
-export ARENA_JUDGE_CONTROL="tcp://127.0.0.1:$((PORT_BASE + 2))"
-for svc in sampler generator judge rater curator; do
-    "$BIN/arena-$svc" >"$WORK/logs/$svc.log" 2>&1 &
-    PIDS+=($!)
-done
 CTL=("$BIN/arenactl")
 fail() { echo "FAIL: $*"; tail -n 5 "$WORK"/logs/*.log; exit 1; }
+fleet_start "${ARENA_FLYWHEEL_PORT_BASE:-23420}" 4 || fail "the fleet did not start"
 alive() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || fail "a service exited"; done
+    local svc
+    for svc in "${CHAOS_SERVICES[@]}"; do chaos_alive "$svc" || fail "$svc exited"; done
 }
-sleep 0.5
-alive
 status_field() { # SERVICE FIELD
     "${CTL[@]}" ctl "$1" '{"cmd":"status"}' 2>/dev/null |
         python3 -c "import json,sys; print(json.load(sys.stdin).get('$2'))" 2>/dev/null || echo none
@@ -140,22 +101,24 @@ for _ in $(seq 1 300); do
     sleep 0.2
 done
 [ "$c" = "$nres" ] && [ "$p" = 0 ] || fail "curator consumed $c of $nres results, $p prompts pending"
-stop_services # the curator cuts its last shards at shutdown
+fleet_stop_services # the curator cuts its last shards at shutdown
 
-# a second curator over the same results, fresh state and shard dir
+# a second curator over the same results, fresh state and shard dir, control on a spare port
+CUR2_CONTROL="tcp://127.0.0.1:${CHAOS_PORTS[5]}"
 ARENA_CURATOR_STATE_DIR="$WORK/state/curator2" ARENA_CURATOR_GROUP_ID=arena-curator-rerun \
-    ARENA_CURATOR_CONTROL="tcp://127.0.0.1:$((PORT_BASE + 5))" \
+    ARENA_CURATOR_CONTROL="$CUR2_CONTROL" \
     ARENA_CURATOR_SHARD_DIR="$WORK/shards2" "$BIN/arena-curator" >"$WORK/logs/curator2.log" 2>&1 &
 CUR2_PID=$!
+fleet_track "$CUR2_PID"
 for _ in $(seq 1 300); do
-    c=$("${CTL[@]}" ctl "tcp://127.0.0.1:$((PORT_BASE + 5))" '{"cmd":"status"}' 2>/dev/null |
+    c=$("${CTL[@]}" ctl "$CUR2_CONTROL" '{"cmd":"status"}' 2>/dev/null |
         python3 -c "import json,sys; d=json.load(sys.stdin); print(d['consumed'], d['prompts_pending'])" 2>/dev/null || echo none)
     [ "$c" = "$nres 0" ] && break
     kill -0 "$CUR2_PID" 2>/dev/null || fail "second curator exited"
     sleep 0.2
 done
 [ "$c" = "$nres 0" ] || fail "second curator: $c"
-kill -TERM "$CUR2_PID"; wait "$CUR2_PID" || true; CUR2_PID=
+kill -TERM "$CUR2_PID"; wait "$CUR2_PID" || true; fleet_untrack "$CUR2_PID"
 diff -r -x '*.manifest.json' "$WORK/shards" "$WORK/shards2" >/dev/null ||
     fail "re-run shards differ: $(diff -rq -x '*.manifest.json' "$WORK/shards" "$WORK/shards2" | head -3)"
 echo "re-run over the same results: $(ls "$WORK/shards2" | grep -vc manifest) shard files byte-identical"

@@ -15,31 +15,16 @@
 set -euo pipefail
 
 ROOT=${ARENA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-export ARENA_BIN_DIR=${ARENA_BIN_DIR:-$ROOT/build/services}
-PRODUCE_RAW=${ARENA_BINARY_DIR:-$ROOT/build}/tests/produce-raw
-[ -x "$ARENA_BIN_DIR/arena-rater" ] || { echo "SKIP: binaries not built in $ARENA_BIN_DIR"; exit 77; }
-[ -x "$PRODUCE_RAW" ] || { echo "SKIP: produce-raw not built at $PRODUCE_RAW"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
-command -v curl >/dev/null || { echo "SKIP: curl missing"; exit 77; }
-# shellcheck source=../support/devbroker.sh
-. "$ROOT/tests/support/devbroker.sh"
-# shellcheck source=../support/chaos_lib.sh
-. "$ROOT/tests/support/chaos_lib.sh"
+# shellcheck source=../support/fleet_lib.sh
+. "$ROOT/tests/support/fleet_lib.sh"
+PRODUCE_RAW=$ARENA_BINARY_DIR/tests/produce-raw
+fleet_need_exec "$BIN/arena-rater" "$PRODUCE_RAW"
+fleet_need_cmd python3 curl
 
 N=1000
 PROMPTS=120
 BATTLES=$((PROMPTS * 6))
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-garbage-XXXXXX")
-GEN_PIDS=()
-cleanup() {
-    local p
-    for p in "${GEN_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    chaos_stop_all 2>/dev/null || true
-    devbroker_stop 2>/dev/null || true
-    if [ "${GARBAGE_KEEP:-0}" = 1 ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 143' TERM INT
+fleet_workdir garbage
 
 python3 - "$WORK" "$PROMPTS" <<'PY'
 import json, random, sys
@@ -52,29 +37,29 @@ with open(f"{work}/a.jsonl", "w") as a, open(f"{work}/b.jsonl", "w") as b:
         (a if i % 2 == 0 else b).write(json.dumps({"prompt": t}) + "\n")
 PY
 
-chaos_init "$WORK" 48140
-devbroker_start "$WORK/broker" 12 --control "$(chaos_broker_control)"
 export ARENA_CONFIG="$ROOT/deploy/local/arena.yaml"
 export ARENA_SAMPLER_MAX_BATTLES=$BATTLES
 export ARENA_CURATOR_SHARD_DIR="$WORK/shards"
 export ARENA_SAMPLER_DEDUP_MINHASH=false ARENA_SAMPLER_DEDUP_PREFIX=false
 mkdir -p "$WORK/shards"
-chaos_start_all
+fleet_start 29000 12 || { echo "FAIL: the fleet did not start"; exit 1; }
 
 # garbage on the four input topics while prompts are ingested in two halves
+GEN_PIDS=()
 chaos_ctl ingest "$WORK/a.jsonl" --source garbage-a >/dev/null 2>&1
 seed=1
 for topic in arena.prompts arena.battles.requested arena.battles.generated arena.battles.results; do
     "$PRODUCE_RAW" --topic "$topic" --count "$N" --seed "$seed" --mode mixed \
         --key-prefix "garbage-$seed-" >"$WORK/produce-$seed.log" 2>&1 &
     GEN_PIDS+=($!)
+    fleet_track $!
     seed=$((seed + 1))
 done
 chaos_ctl ingest "$WORK/b.jsonl" --source garbage-b >/dev/null 2>&1
 for p in "${GEN_PIDS[@]}"; do
     wait "$p" || { cat "$WORK"/produce-*.log; echo "FAIL: produce-raw failed"; exit 1; }
 done
-GEN_PIDS=()
+fleet_untrack "${GEN_PIDS[@]}"
 cat "$WORK"/produce-*.log
 
 if ! chaos_ctl wait --battles "$BATTLES" --timeout-s 120 >"$WORK/wait.log" 2>&1; then

@@ -10,39 +10,20 @@
 set -euo pipefail
 
 ROOT=${ARENA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BIN=${ARENA_BIN_DIR:-$ROOT/build/services}
-OUT_DIR=${ARENA_BINARY_DIR:-$ROOT/build}/tests
-[ -x "$BIN/arena-rater" ] || { echo "SKIP: binaries not built in $BIN"; exit 77; }
+# shellcheck source=../support/fleet_lib.sh
+. "$ROOT/tests/support/fleet_lib.sh"
+OUT_DIR=$ARENA_BINARY_DIR/tests
+fleet_need_exec "$BIN/arena-rater"
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROMIUM" ] || { echo "SKIP: chromium missing (Debian package chromium)"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
-command -v curl >/dev/null || { echo "SKIP: curl missing"; exit 77; }
+fleet_need_cmd python3 curl
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-e2e-page-XXXXXX")
-PORT_BASE=${ARENA_E2E_PAGE_PORT_BASE:-23200}
+fleet_workdir e2e-page
 BATTLES=400
-RUN_PID=
-cleanup() {
-    if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
-        kill -TERM "$RUN_PID" 2>/dev/null || true
-        wait "$RUN_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+export ARENA_WAIT_TIMEOUT_S=240
+fleet_run_start "${ARENA_E2E_PAGE_PORT_BASE:-23200}" "$BATTLES" || { echo "FAIL: fleet not up"; exit 1; }
 
-export ARENA_BIN_DIR="$BIN" ARENA_PORT_BASE="$PORT_BASE" ARENA_WAIT_TIMEOUT_S=240
-"$ROOT/deploy/local/run.sh" --battles "$BATTLES" --keep-running --workdir "$WORK/run" \
-    >"$WORK/run.log" 2>&1 &
-RUN_PID=$!
-for _ in $(seq 1 600); do
-    grep -q "fleet is running" "$WORK/run.log" 2>/dev/null && break
-    kill -0 "$RUN_PID" 2>/dev/null || { cat "$WORK/run.log"; echo "FAIL: run.sh exited"; exit 1; }
-    sleep 0.5
-done
-grep -q "fleet is running" "$WORK/run.log" || { tail -30 "$WORK/run.log"; echo "FAIL: fleet not up"; exit 1; }
-
-URL="http://127.0.0.1:$((PORT_BASE + 13))"
+URL="http://$(fleet_run_http rater)"
 # the rater publishes every rater.every_ms: wait until the published leaderboard has them all
 ok=0
 for _ in $(seq 1 100); do
@@ -228,6 +209,4 @@ if fail:
 print("PASS: the leaderboard page shows every model with its 95% CI")
 PY
 
-kill -TERM "$RUN_PID"
-wait "$RUN_PID" || true
-RUN_PID=
+fleet_run_stop

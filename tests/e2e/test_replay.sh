@@ -13,29 +13,16 @@
 set -euo pipefail
 
 ROOT=${ARENA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BIN=${ARENA_BIN_DIR:-$ROOT/build/services}
+# shellcheck source=../support/fleet_lib.sh
+. "$ROOT/tests/support/fleet_lib.sh"
 SHARED=${ARENA_SHARED_DIR:-$ROOT/../shared}
 DATA=$SHARED/data/arena_hard_v0.1
-[ -x "$BIN/arena-generator" ] || { echo "SKIP: binaries not built in $BIN"; exit 77; }
+fleet_need_exec "$BIN/arena-generator"
 [ -f "$DATA/question.jsonl" ] && [ -d "$DATA/model_answer" ] ||
     { echo "SKIP: shared data absent ($DATA/question.jsonl, model_answer/)"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
+fleet_need_cmd python3
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-e2e-replay-XXXXXX")
-PORT_BASE=${ARENA_E2E_PORT_BASE:-23640}
-PIDS=()
-BROKER_PID=
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    if [ -n "$BROKER_PID" ]; then
-        kill -TERM "$BROKER_PID" 2>/dev/null || true
-        wait "$BROKER_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+fleet_workdir e2e-replay
 fail_logs() {
     echo "FAIL: $*"
     tail -n 8 "$WORK"/logs/*.log
@@ -43,13 +30,9 @@ fail_logs() {
 }
 
 TARGET=gpt-3.5-turbo-0125
-cat >"$WORK/arena.yaml" <<YAML
-# test_replay.sh: recorded Arena-Hard answers, simulated judge
-log_level: info
-kafka:
-  session.timeout.ms: 6000
-  heartbeat.interval.ms: 1000
-  topic.metadata.refresh.interval.ms: 5000
+{
+    fleet_config_head "test_replay.sh: recorded Arena-Hard answers, simulated judge"
+    cat <<YAML
 models:
   - name: gpt-3.5-turbo-0125
     backend: replay
@@ -84,6 +67,7 @@ rater:
 curator:
   flush_ms: 1000
 YAML
+} >"$WORK/arena.yaml"
 
 # 1. the data: every question answered in every file
 python3 - "$DATA" <<'PY'
@@ -99,35 +83,10 @@ for m in ("gpt-3.5-turbo-0125", "gpt-4-0314", "gpt-4-0613"):
 print(f"data: {len(uids)} questions, each answered by the 3 models")
 PY
 
-mkdir -p "$WORK/logs" "$WORK/state" "$WORK/shards"
-"$BIN/arena-devbroker" --partitions 4 --bootstrap-file "$WORK/bootstrap" \
-    >"$WORK/logs/devbroker.log" 2>&1 &
-BROKER_PID=$!
-for _ in $(seq 1 200); do
-    [ -s "$WORK/bootstrap" ] && break
-    kill -0 "$BROKER_PID" 2>/dev/null || fail_logs "devbroker exited"
-    sleep 0.05
-done
-[ -s "$WORK/bootstrap" ] || fail_logs "devbroker wrote no bootstrap file"
-
+mkdir -p "$WORK/shards"
 export ARENA_CONFIG="$WORK/arena.yaml"
-ARENA_KAFKA_BOOTSTRAP_SERVERS=$(head -n1 "$WORK/bootstrap")
-export ARENA_KAFKA_BOOTSTRAP_SERVERS
 export ARENA_CURATOR_SHARD_DIR="$WORK/shards"
-i=0
-for svc in sampler generator judge rater curator; do
-    up=$(echo "$svc" | tr a-z A-Z)
-    export "ARENA_${up}_STATE_DIR=$WORK/state/$svc"
-    export "ARENA_${up}_CONTROL=tcp://127.0.0.1:$((PORT_BASE + i))"
-    export "ARENA_${up}_HTTP_LISTEN=127.0.0.1:$((PORT_BASE + 10 + i))"
-    i=$((i + 1))
-done
-for svc in sampler generator judge rater curator; do
-    "$BIN/arena-$svc" >"$WORK/logs/$svc.log" 2>&1 &
-    PIDS+=($!)
-done
-sleep 0.5
-for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || fail_logs "a service failed to start"; done
+fleet_start "${ARENA_E2E_PORT_BASE:-23640}" 4 || fail_logs "the fleet did not start"
 
 CTL=("$BIN/arenactl" --set log_level=warn)
 start=$(date +%s.%N)

@@ -12,17 +12,11 @@
 set -euo pipefail
 
 ROOT=${ARENA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-export ARENA_BIN_DIR=${ARENA_BIN_DIR:-$ROOT/build/services}
-FAKE=${ARENA_BINARY_DIR:-$ROOT/build}/tests/fake-openai
-[ -x "$ARENA_BIN_DIR/arena-generator" ] || { echo "SKIP: binaries not built in $ARENA_BIN_DIR"; exit 77; }
-[ -x "$FAKE" ] || { echo "SKIP: fake-openai not built at $FAKE"; exit 77; }
+# shellcheck source=../support/fleet_lib.sh
+. "$ROOT/tests/support/fleet_lib.sh"
+fleet_need_exec "$BIN/arena-generator" "$ARENA_BINARY_DIR/tests/fake-openai"
 [ -r /proc/self/status ] || { echo "SKIP: no /proc (VmRSS)"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
-command -v curl >/dev/null || { echo "SKIP: curl missing"; exit 77; }
-# shellcheck source=../support/devbroker.sh
-. "$ROOT/tests/support/devbroker.sh"
-# shellcheck source=../support/chaos_lib.sh
-. "$ROOT/tests/support/chaos_lib.sh"
+fleet_need_cmd python3 curl
 
 STALL_S=${SLOW_STALL_S:-30}
 IN_FLIGHT=64
@@ -31,32 +25,12 @@ CHUNK_PROMPTS=40  # ingested every 5 s during the stall
 CHUNKS=$((STALL_S / 5))
 PROMPTS=$((WARM_PROMPTS + CHUNKS * CHUNK_PROMPTS))
 BATTLES=$((PROMPTS * 6))
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-slow-XXXXXX")
-FAKE_PID=
-cleanup() {
-    if [ -n "$FAKE_PID" ]; then
-        kill -CONT "$FAKE_PID" 2>/dev/null || true
-        kill "$FAKE_PID" 2>/dev/null || true
-        wait "$FAKE_PID" 2>/dev/null || true
-    fi
-    chaos_stop_all 2>/dev/null || true
-    devbroker_stop 2>/dev/null || true
-    if [ "${SLOW_KEEP:-0}" = 1 ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 143' TERM INT
-
-"$FAKE" --port-file "$WORK/fake.port" --latency-ms 20 --seed 5 >"$WORK/fake.log" 2>&1 &
-FAKE_PID=$!
-for _ in $(seq 1 100); do [ -s "$WORK/fake.port" ] && break; sleep 0.05; done
-[ -s "$WORK/fake.port" ] || { cat "$WORK/fake.log"; echo "FAIL: fake-openai did not start"; exit 1; }
-URL="http://127.0.0.1:$(cat "$WORK/fake.port")/v1"
+fleet_workdir slow
+fleet_fake_openai_start --latency-ms 20 --seed 5 || { echo "FAIL: fake-openai did not start"; exit 1; }
+URL="$FAKE_URL/v1"
 
 {
-    echo "log_level: info"
-    echo "kafka:"
-    echo "  session.timeout.ms: 6000"
-    echo "  heartbeat.interval.ms: 1000"
+    fleet_config_head
     echo "models:"
     for m in target-7b alpha-70b beta-34b gamma-13b judge-70b; do
         printf '  - name: %s\n    backend: openai\n    base_url: %s\n    timeout_ms: 60000\n    max_concurrency: 64\n' "$m" "$URL"
@@ -94,12 +68,10 @@ for c in range(chunks):
     write(f"chunk{c}", chunk)
 PY
 
-chaos_init "$WORK" 48060
-devbroker_start "$WORK/broker" 12
 export ARENA_CONFIG="$WORK/arena.yaml"
 export ARENA_CURATOR_SHARD_DIR="$WORK/shards"
 mkdir -p "$WORK/shards"
-chaos_start_all
+fleet_start 29040 12 || { echo "FAIL: the fleet did not start"; exit 1; }
 chaos_ctl ingest "$WORK/warm.jsonl" >/dev/null 2>&1
 chaos_ctl wait --battles $((WARM_PROMPTS * 6)) --timeout-s 60 >/dev/null 2>&1 || {
     chaos_ctl status || true
