@@ -91,17 +91,44 @@ static json_t *prompt_msgs(const struct curator_example *ex)
     return a;
 }
 
-static json_t *battle_ids(const struct curator_example *ex)
+/* [{"role":"assistant","content":content}] */
+static json_t *answer_msgs(const char *content)
 {
     json_t *a = json_array();
-    for (size_t i = 0; i < ex->n_battle_ids; i++) {
-        json_array_append_new(a, jstr(ex->battle_ids[i]));
+    json_array_append_new(a, msg("assistant", content));
+    return a;
+}
+
+static json_t *str_array(char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(a, jstr(v[i]));
     }
     return a;
 }
 
-static char *dump(json_t *o)
+/* The keys every row ends with; only the names of the two sides differ by format: an SFT row
+ * has the winning model and the target, a preference row the chosen and the rejected one. */
+struct row_keys {
+    const char *chosen_model, *chosen_score, *rejected_model, *rejected_score;
+};
+
+static const struct row_keys sft_keys = {"model", "score", "target_model", "target_score"};
+static const struct row_keys pref_keys = {"chosen_model", "chosen_rating", "rejected_model",
+                                          "rejected_rating"};
+
+/* Appends prompt_id, round, the two sides, gap and battle_ids to o, then dumps it (consumed). */
+static char *row_finish(json_t *o, const struct curator_example *ex, const struct row_keys *k)
 {
+    json_object_set_new(o, "prompt_id", jstr(ex->prompt_id));
+    json_object_set_new(o, "round", json_integer(ex->round));
+    json_object_set_new(o, k->chosen_model, jstr(ex->chosen_model));
+    json_object_set_new(o, k->chosen_score, jreal(ex->chosen_score));
+    json_object_set_new(o, k->rejected_model, jstr(ex->rejected_model));
+    json_object_set_new(o, k->rejected_score, jreal(ex->rejected_score));
+    json_object_set_new(o, "gap", jreal(ex->gap));
+    json_object_set_new(o, "battle_ids", str_array(ex->battle_ids, ex->n_battle_ids));
     char *s = json_dumps(o, ROW_FLAGS);
     json_decref(o);
     if (!s) {
@@ -116,35 +143,16 @@ char *curator_row_sft(const struct curator_example *ex)
     json_t *msgs = prompt_msgs(ex);
     json_array_append_new(msgs, msg("assistant", ex->chosen_content));
     json_object_set_new(o, "messages", msgs);
-    json_object_set_new(o, "prompt_id", jstr(ex->prompt_id));
-    json_object_set_new(o, "round", json_integer(ex->round));
-    json_object_set_new(o, "model", jstr(ex->chosen_model));
-    json_object_set_new(o, "score", jreal(ex->chosen_score));
-    json_object_set_new(o, "target_model", jstr(ex->rejected_model));
-    json_object_set_new(o, "target_score", jreal(ex->rejected_score));
-    json_object_set_new(o, "gap", jreal(ex->gap));
-    json_object_set_new(o, "battle_ids", battle_ids(ex));
-    return dump(o);
+    return row_finish(o, ex, &sft_keys);
 }
 
 char *curator_row_pref(const struct curator_example *ex)
 {
     json_t *o = json_object();
     json_object_set_new(o, "prompt", prompt_msgs(ex));
-    json_t *c = json_array(), *r = json_array();
-    json_array_append_new(c, msg("assistant", ex->chosen_content));
-    json_array_append_new(r, msg("assistant", ex->rejected_content));
-    json_object_set_new(o, "chosen", c);
-    json_object_set_new(o, "rejected", r);
-    json_object_set_new(o, "prompt_id", jstr(ex->prompt_id));
-    json_object_set_new(o, "round", json_integer(ex->round));
-    json_object_set_new(o, "chosen_model", jstr(ex->chosen_model));
-    json_object_set_new(o, "chosen_rating", jreal(ex->chosen_score));
-    json_object_set_new(o, "rejected_model", jstr(ex->rejected_model));
-    json_object_set_new(o, "rejected_rating", jreal(ex->rejected_score));
-    json_object_set_new(o, "gap", jreal(ex->gap));
-    json_object_set_new(o, "battle_ids", battle_ids(ex));
-    return dump(o);
+    json_object_set_new(o, "chosen", answer_msgs(ex->chosen_content));
+    json_object_set_new(o, "rejected", answer_msgs(ex->rejected_content));
+    return row_finish(o, ex, &pref_keys);
 }
 
 char *curator_row(const struct curator_example *ex)
@@ -164,15 +172,6 @@ static const char *kind_name(Arena__V1__ShardKind k)
     default:
         return "unspecified";
     }
-}
-
-static json_t *str_array(char **v, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_array_append_new(a, jstr(v[i]));
-    }
-    return a;
 }
 
 char *curator_manifest_to_json(const Arena__V1__ShardManifest *m)
