@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -58,6 +59,14 @@ struct cfg_key {
 
 static const struct cfg_key cfg_keys[] = {
     C(NULL, "log_level", CFG_STR, "info", log_level, NOMIN, "debug | info | warn | error"),
+    C("curve", "server_secret_key_file", CFG_STR, "", curve.server_secret_key_file, NOMIN,
+      "services: file with the control sockets' CURVE secret key, Z85 (\"\" = plaintext)"),
+    C("curve", "authorized_keys_file", CFG_STR, "", curve.authorized_keys_file, NOMIN,
+      "services: client public keys allowed in, one Z85 key a line, # comments"),
+    C("curve", "client_secret_key_file", CFG_STR, "", curve.client_secret_key_file, NOMIN,
+      "arenactl: file with its CURVE secret key, Z85 (\"\" = plaintext)"),
+    C("curve", "server_public_key_file", CFG_STR, "", curve.server_public_key_file, NOMIN,
+      "arenactl: file with the services' CURVE public key, Z85"),
     SVC_KEYS(sampler),
     C("sampler", "mode", CFG_STR, "train", sampler.mode, NOMIN, "train | eval | adaptive"),
     C("sampler", "target", CFG_STR, "", sampler.target, NOMIN, "model being trained"),
@@ -187,7 +196,8 @@ static const struct cfg_key model_keys[] = {
 };
 #undef M
 
-static const char *const sections[] = {"sampler", "generator", "judge", "rater", "curator"};
+static const char *const sections[] = {"curve", "sampler", "generator",
+                                       "judge", "rater",   "curator"};
 #define N_CFG_KEYS (sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 #define N_MODEL_KEYS (sizeof(model_keys) / sizeof(model_keys[0]))
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -400,8 +410,22 @@ static bool is_section(const char *s)
     return false;
 }
 
+bool arena_config_kafka_is_secret(const char *key)
+{
+    static const char *const words[] = {"password", "secret", "key", "sasl.oauthbearer.config"};
+    for (size_t i = 0; key && i < sizeof(words) / sizeof(words[0]); i++) {
+        if (strstr(key, words[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void kafka_set(struct arena_config *cfg, const char *key, const char *value)
 {
+    if (arena_config_kafka_is_secret(key)) {
+        arena_log_add_secret(value); /* before it can reach any log line or error string */
+    }
     for (size_t i = 0; i < cfg->kafka_keys.n; i++) {
         if (strcmp(cfg->kafka_keys.v[i], key) == 0) {
             free(cfg->kafka_values.v[i]);
@@ -1079,6 +1103,48 @@ static arena_err_t validate_flywheel(const struct arena_config *cfg, char *errst
     return err;
 }
 
+/* A *_file value that is a 40-character Z85 string and no file is a key pasted inline: refused
+ * without echoing it (keys live in files, never in arena.yaml). */
+static bool looks_like_z85_key(const char *v)
+{
+    static const char z85[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                              ".-:+=^!/*?&<>()[]{}@%$#";
+    return strlen(v) == 40 && strspn(v, z85) == 40 && access(v, F_OK) != 0;
+}
+
+static arena_err_t validate_curve(const struct arena_config *cfg, char *errstr, size_t errstr_size)
+{
+    const struct {
+        const char *name;
+        const char *v;
+    } files[] = {
+        {"curve.server_secret_key_file", cfg->curve.server_secret_key_file},
+        {"curve.authorized_keys_file", cfg->curve.authorized_keys_file},
+        {"curve.client_secret_key_file", cfg->curve.client_secret_key_file},
+        {"curve.server_public_key_file", cfg->curve.server_public_key_file},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        if (looks_like_z85_key(files[i].v)) {
+            arena_log_add_secret(files[i].v);
+            return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                                 "%s: expected the path of a key file, got what looks like a key "
+                                 "itself: keys are never stored in the config",
+                                 files[i].name);
+        }
+    }
+    if (*cfg->curve.server_secret_key_file && !*cfg->curve.authorized_keys_file) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                             "curve.authorized_keys_file: required with "
+                             "curve.server_secret_key_file (the client public keys allowed in)");
+    }
+    if (!*cfg->curve.client_secret_key_file != !*cfg->curve.server_public_key_file) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                             "curve.client_secret_key_file and curve.server_public_key_file: set "
+                             "both (CURVE client) or neither");
+    }
+    return ARENA_ERR_OK;
+}
+
 arena_err_t arena_config_validate(const struct arena_config *cfg, char *errstr, size_t errstr_size)
 {
     static const char *const levels[] = {"debug", "info", "warn", "warning", "error", NULL};
@@ -1146,6 +1212,9 @@ arena_err_t arena_config_validate(const struct arena_config *cfg, char *errstr, 
         }
     }
     arena_err_t ferr = validate_flywheel(cfg, errstr, errstr_size);
+    if (ferr == ARENA_ERR_OK) {
+        ferr = validate_curve(cfg, errstr, errstr_size);
+    }
     if (ferr != ARENA_ERR_OK) {
         return ferr;
     }
@@ -1329,11 +1398,6 @@ static void dump_value(struct arena_buf *b, const void *base, const struct cfg_k
     }
 }
 
-static bool secret_kafka_key(const char *k)
-{
-    return strstr(k, "password") || strstr(k, "secret") || strstr(k, "key");
-}
-
 char *arena_config_dump(const struct arena_config *cfg)
 {
     struct arena_buf b;
@@ -1350,8 +1414,8 @@ char *arena_config_dump(const struct arena_config *cfg)
         arena_buf_puts(&b, "  ");
         dump_str(&b, cfg->kafka_keys.v[i]);
         arena_buf_puts(&b, ": ");
-        dump_str(&b,
-                 secret_kafka_key(cfg->kafka_keys.v[i]) ? "[REDACTED]" : cfg->kafka_values.v[i]);
+        dump_str(&b, arena_config_kafka_is_secret(cfg->kafka_keys.v[i]) ? "[REDACTED]"
+                                                                        : cfg->kafka_values.v[i]);
         arena_buf_puts(&b, "\n");
     }
     arena_buf_puts(&b, "models:");

@@ -119,8 +119,14 @@ static bool conf_set(rd_kafka_conf_t *conf, const char *key, const char *val, ch
                      size_t errstr_size)
 {
     char es[KAFKA_ERRSTR];
+    if (arena_config_kafka_is_secret(key)) {
+        arena_log_add_secret(val); /* configs built in code skip config.c's registration */
+    }
     if (rd_kafka_conf_set(conf, key, val, es, sizeof(es)) != RD_KAFKA_CONF_OK) {
-        arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG, "kafka.%s: %s", key, es);
+        /* librdkafka quotes the rejected value: a secret never reaches the error string */
+        char *safe = arena_log_redact(es);
+        arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG, "kafka.%s: %s", key, safe);
+        free(safe);
         return false;
     }
     return true;

@@ -7,6 +7,7 @@
 
 #include "arena/config.h"
 #include "arena/log.h"
+#include "arena/util.h"
 
 static char *const no_env[] = {NULL};
 
@@ -342,13 +343,114 @@ static void test_load_file(void **state)
     free(dir);
 }
 
+static void test_curve_keys(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    struct arena_config *cfg = arena_config_load_string(NULL, 0, no_env, err, sizeof(err));
+    assert_non_null(cfg);
+    ASSERT_EQ_STR(cfg->curve.server_secret_key_file, "");
+    ASSERT_EQ_STR(cfg->curve.client_secret_key_file, "");
+    ASSERT_EQ_INT(arena_config_validate(cfg, err, sizeof(err)), ARENA_ERR_OK);
+    arena_config_destroy(cfg);
+
+    /* file < env < --set, as for every other key */
+    char *env[] = {"ARENA_CURVE_AUTHORIZED_KEYS_FILE=/run/secrets/arena/authorized_keys", NULL};
+    cfg = load("curve:\n  server_secret_key_file: /run/secrets/arena/server.key\n"
+               "  authorized_keys_file: /etc/none\n",
+               env, err, sizeof(err));
+    if (!cfg) {
+        fail_msg("%s", err);
+    }
+    ASSERT_EQ_STR(cfg->curve.server_secret_key_file, "/run/secrets/arena/server.key");
+    ASSERT_EQ_STR(cfg->curve.authorized_keys_file, "/run/secrets/arena/authorized_keys");
+    ASSERT_EQ_INT(arena_config_set(cfg, "curve.client_secret_key_file=/k/c.key", err, sizeof(err)),
+                  ARENA_ERR_OK);
+    ASSERT_EQ_STR(cfg->curve.client_secret_key_file, "/k/c.key");
+    /* a client secret key without the server's public key is half a client */
+    ASSERT_EQ_INT(arena_config_validate(cfg, err, sizeof(err)), ARENA_ERR_CONFIG);
+    assert_non_null(strstr(err, "curve.server_public_key_file"));
+    ASSERT_EQ_INT(arena_config_set(cfg, "curve.server_public_key_file=/k/s.pub", err, sizeof(err)),
+                  ARENA_ERR_OK);
+    ASSERT_EQ_INT(arena_config_validate(cfg, err, sizeof(err)), ARENA_ERR_OK);
+    char *dump = arena_config_dump(cfg);
+    assert_non_null(
+        strstr(dump, "curve:\n  server_secret_key_file: \"/run/secrets/arena/server.key\""));
+    free(dump);
+    /* a server key without authorised clients would let nobody in: said at once */
+    ASSERT_EQ_INT(arena_config_set(cfg, "curve.authorized_keys_file=", err, sizeof(err)),
+                  ARENA_ERR_OK);
+    ASSERT_EQ_INT(arena_config_validate(cfg, err, sizeof(err)), ARENA_ERR_CONFIG);
+    assert_non_null(strstr(err, "curve.authorized_keys_file: required"));
+    arena_config_destroy(cfg);
+
+    expect_error("curve:\n  server_secret_key: abc\n",
+                 (const char *[]){"unknown key 'curve.server_secret_key'", "line 2", NULL});
+    /* a key pasted inline instead of a path: refused, and the key is not echoed */
+    const char *inline_key = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+    char yaml[256];
+    snprintf(yaml, sizeof(yaml),
+             "curve:\n  client_secret_key_file: \"%s\"\n"
+             "  server_public_key_file: /k/s.pub\n",
+             inline_key);
+    cfg = load(yaml, no_env, err, sizeof(err));
+    assert_non_null(cfg);
+    ASSERT_EQ_INT(arena_config_validate(cfg, err, sizeof(err)), ARENA_ERR_CONFIG);
+    assert_non_null(strstr(err, "curve.client_secret_key_file: expected the path of a key file"));
+    assert_null(strstr(err, inline_key));
+    arena_config_destroy(cfg);
+}
+
+static void test_kafka_secrets(void **state)
+{
+    (void)state;
+    assert_true(arena_config_kafka_is_secret("sasl.password"));
+    assert_true(arena_config_kafka_is_secret("ssl.key.password"));
+    assert_true(arena_config_kafka_is_secret("ssl.keystore.password"));
+    assert_true(arena_config_kafka_is_secret("ssl.key.pem"));
+    assert_true(arena_config_kafka_is_secret("sasl.oauthbearer.client.secret"));
+    assert_true(arena_config_kafka_is_secret("sasl.oauthbearer.config"));
+    assert_false(arena_config_kafka_is_secret("sasl.username"));
+    assert_false(arena_config_kafka_is_secret("bootstrap.servers"));
+
+    /* from the file, the environment and --set: every secret value is redacted in the dump and
+     * in any log line or error string from then on */
+    char *env[] = {"ARENA_KAFKA_SSL_KEY_PASSWORD=env-pass-4242", NULL};
+    char err[512] = "";
+    struct arena_config *cfg = load(good_yaml, env, err, sizeof(err));
+    assert_non_null(cfg);
+    ASSERT_EQ_INT(arena_config_set(cfg, "kafka.sasl.oauthbearer.client.secret=oauth-s3cr3t-77", err,
+                                   sizeof(err)),
+                  ARENA_ERR_OK);
+    ASSERT_EQ_INT(arena_config_set(cfg, "kafka.sasl.username=alice-user", err, sizeof(err)),
+                  ARENA_ERR_OK);
+    ASSERT_EQ_STR(arena_config_kafka(cfg, "ssl.key.password"), "env-pass-4242");
+    char *dump = arena_config_dump(cfg);
+    const char *secrets[] = {"hunter2secret", "env-pass-4242", "oauth-s3cr3t-77"};
+    for (size_t i = 0; i < 3; i++) {
+        if (strstr(dump, secrets[i])) {
+            fail_msg("dump shows %s", secrets[i]);
+        }
+        char *line = arena_xasprintf("error=\"bad value %s for kafka\"", secrets[i]);
+        char *red = arena_log_redact(line);
+        ASSERT_EQ_STR(red, "error=\"bad value [REDACTED] for kafka\"");
+        free(red);
+        free(line);
+    }
+    assert_non_null(strstr(dump, "\"ssl.key.password\": \"[REDACTED]\""));
+    assert_non_null(strstr(dump, "\"sasl.username\": \"alice-user\""));
+    free(dump);
+    arena_config_destroy(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults), cmocka_unit_test(test_good_file),
-        cmocka_unit_test(test_errors),   cmocka_unit_test(test_env_override),
-        cmocka_unit_test(test_set),      cmocka_unit_test(test_validate),
-        cmocka_unit_test(test_dump),     cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_defaults),   cmocka_unit_test(test_good_file),
+        cmocka_unit_test(test_errors),     cmocka_unit_test(test_env_override),
+        cmocka_unit_test(test_set),        cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_dump),       cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_curve_keys), cmocka_unit_test(test_kafka_secrets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

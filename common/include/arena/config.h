@@ -70,6 +70,16 @@ struct arena_config {
     struct arena_model_cfg *models;
     size_t n_models;
 
+    /* curve: optional CurveZMQ on every control socket (see arena/ctl.h). Paths of key files,
+     * never keys: a service with server_secret_key_file set accepts only the client public keys
+     * in authorized_keys_file; arenactl uses client_secret_key_file + server_public_key_file. */
+    struct {
+        char *server_secret_key_file;
+        char *authorized_keys_file;
+        char *client_secret_key_file;
+        char *server_public_key_file;
+    } curve;
+
     struct {
         struct arena_svc_cfg svc;
         char *mode;   /* "train" | "eval" | "adaptive" */
@@ -177,6 +187,10 @@ void arena_config_destroy(struct arena_config *cfg);
 char *arena_config_reference(void);
 
 const struct arena_model_cfg *arena_config_model(const struct arena_config *cfg, const char *name);
+/* true for a kafka property whose value is a secret (sasl.password, ssl.key.pem, any name with
+ * "password", "secret" or "key"): redacted in --print-config; its value is registered with
+ * arena_log_add_secret() as soon as it is set, so logs and error strings never show it. */
+bool arena_config_kafka_is_secret(const char *key);
 /* Value of a kafka property or NULL. */
 const char *arena_config_kafka(const struct arena_config *cfg, const char *key);
 /* The service section of `service` ("sampler", ...) or NULL. */
