@@ -252,7 +252,17 @@ int arena_service_init(struct arena_service *svc, const char *name, int argc, ch
                    arena_http_port(svc->http));
     }
     if (svc->svc && svc->svc->control && *svc->svc->control) {
-        svc->ctl = arena_ctl_new(svc->svc->control, errstr, sizeof(errstr));
+        struct arena_ctl_curve cv = {0};
+        const char *sk = svc->cfg->curve.server_secret_key_file;
+        if (sk && *sk &&
+            arena_ctl_curve_server_init(&cv, sk, svc->cfg->curve.authorized_keys_file, errstr,
+                                        sizeof(errstr)) != ARENA_ERR_OK) {
+            fprintf(stderr, "arena-%s: %s\n", name, errstr);
+            rc = 3;
+            goto out;
+        }
+        svc->ctl = arena_ctl_new_curve(svc->svc->control, &cv, errstr, sizeof(errstr));
+        arena_ctl_curve_fini(&cv);
         if (!svc->ctl) {
             fprintf(stderr, "arena-%s: %s.control: %s\n", name, name, errstr);
             rc = 3;
@@ -261,7 +271,8 @@ int arena_service_init(struct arena_service *svc, const char *name, int argc, ch
         arena_ctl_register(svc->ctl, "status", ctl_status, svc);
         arena_ctl_register(svc->ctl, "pause", ctl_pause, svc);
         arena_ctl_register(svc->ctl, "resume", ctl_pause, svc);
-        ARENA_INFO("event=control_listening endpoint=%s", arena_ctl_endpoint(svc->ctl));
+        ARENA_INFO("event=control_listening endpoint=%s curve=%s", arena_ctl_endpoint(svc->ctl),
+                   sk && *sk ? "on" : "off");
     }
 out:
     free(sets);

@@ -483,7 +483,18 @@ struct devbroker *devbroker_new(const struct devbroker_opts *o, char *errstr, si
     }
 
     if (o->control && *o->control) {
-        db->ctl = arena_ctl_new(o->control, es, sizeof(es));
+        /* no arena.yaml here: CURVE from the same variables the services read */
+        struct arena_ctl_curve cv = {0};
+        const char *sk = getenv("ARENA_CURVE_SERVER_SECRET_KEY_FILE");
+        if (sk && *sk &&
+            arena_ctl_curve_server_init(&cv, sk, getenv("ARENA_CURVE_AUTHORIZED_KEYS_FILE"), es,
+                                        sizeof(es)) != ARENA_ERR_OK) {
+            arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG, "devbroker: %s", es);
+            devbroker_destroy(db);
+            return NULL;
+        }
+        db->ctl = arena_ctl_new_curve(o->control, &cv, es, sizeof(es));
+        arena_ctl_curve_fini(&cv);
         if (!db->ctl) {
             arena_err_set(errstr, errstr_size, ARENA_ERR_ZMQ, "devbroker: control %s: %s",
                           o->control, es);
@@ -511,10 +522,12 @@ struct devbroker *devbroker_new(const struct devbroker_opts *o, char *errstr, si
         }
         db->bootstrap_file = arena_xstrdup(o->bootstrap_file);
     }
+    const char *curve = getenv("ARENA_CURVE_SERVER_SECRET_KEY_FILE");
     ARENA_INFO("event=devbroker_ready bootstrap=%s brokers=%d topics=%d partitions=%d "
-               "control=%s",
+               "control=%s curve=%s",
                db->bootstraps, o->brokers, db->topics_created, o->partitions,
-               db->ctl ? arena_ctl_endpoint(db->ctl) : "-");
+               db->ctl ? arena_ctl_endpoint(db->ctl) : "-",
+               db->ctl && curve && *curve ? "on" : "off");
     return db;
 }
 
