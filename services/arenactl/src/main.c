@@ -6,6 +6,7 @@
 #include "arena/config.h"
 #include "arena/log.h"
 #include "arenactl.h"
+#include "arenactl_curve.h"
 
 static const struct arenactl_cmd cmds[] = {
     {"ingest", "publish prompts from JSONL / Arena-Hard / ShareGPT files to arena.prompts",
@@ -26,6 +27,7 @@ static const struct arenactl_cmd cmds[] = {
     {"evalset", "build/list/export WizardArena eval sets from the sampler's pool",
      arenactl_evalset},
     {"dataset", "cumulative dataset of several rounds' shards, sha256-verified", arenactl_dataset},
+    {"curve", "CURVE keys for the control sockets: keygen, public", arenactl_curve},
 };
 
 static void usage(FILE *out)
@@ -86,6 +88,11 @@ int main(int argc, char **argv)
     if (arena_log_set_level_name(log_level) != 0) {
         fprintf(stderr, "arenactl: --log-level: unknown level '%s' (debug|info|warn|error)\n",
                 log_level);
+        arena_config_destroy(cfg);
+        return 2;
+    }
+    /* control requests use CURVE when `curve:` gives client keys (key tools work without) */
+    if (strcmp(argv[i], "curve") != 0 && arenactl_curve_client_setup(cfg) != 0) {
         arena_config_destroy(cfg);
         return 2;
     }
