@@ -11,6 +11,12 @@
 # are searched for the three keys (whole and a 12-character piece): zero matches. The servers'
 # /stats prove that the requests did carry the keys (calls succeeded on both servers, and the
 # wrong key was refused with 401).
+# The same run also carries Kafka secrets (sasl.password, ssl.key.password from the environment;
+# the PLAINTEXT devbroker ignores them) and CURVE on every control socket: keys from
+# `arenactl curve keygen`, the services and the devbroker as servers, arenactl as the one
+# authorised client. Neither the Kafka secrets nor any CURVE secret key may appear anywhere, a
+# plaintext arenactl and one with an unknown key are refused, and librdkafka's own config dump
+# (kafka.debug=conf) is searched too.
 set -uo pipefail
 
 ROOT=${ARENA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -52,6 +58,33 @@ KEY_WRONG="sk-arena-wrongkey-$(rnd)"
 export ARENA_TEST_KEY_A="$KEY_A" ARENA_TEST_KEY_WRONG="$KEY_WRONG"
 printf '%s\n' "$KEY_B" >"$WORK/key_b"
 chmod 600 "$WORK/key_b"
+
+# Kafka secrets through the kafka: pass-through (environment, never the file)
+KAFKA_PW="kafka-sasl-pw-$(rnd)"
+KAFKA_KEYPW="kafka-sslkey-pw-$(rnd)"
+export ARENA_KAFKA_SASL_PASSWORD="$KAFKA_PW" ARENA_KAFKA_SSL_KEY_PASSWORD="$KAFKA_KEYPW"
+
+# CURVE keys: services and devbroker serve with server.key and admit ops.pub only
+CURVE=$WORK/curve
+for name in server ops intruder; do
+    "$BIN/arenactl" curve keygen --out "$CURVE" --name "$name" >"$WORK/keygen-$name.out" 2>&1 || {
+        cat "$WORK/keygen-$name.out"
+        echo "FAIL: arenactl curve keygen"
+        exit 1
+    }
+done
+[ "$(stat -c %a "$CURVE/server.key")" = 600 ] || fail "secret key file mode is $(stat -c %a "$CURVE/server.key"), not 600"
+cp "$CURVE/ops.pub" "$CURVE/authorized_keys"
+export ARENA_CURVE_SERVER_SECRET_KEY_FILE="$CURVE/server.key"
+export ARENA_CURVE_AUTHORIZED_KEYS_FILE="$CURVE/authorized_keys"
+export ARENA_CURVE_CLIENT_SECRET_KEY_FILE="$CURVE/ops.key"
+export ARENA_CURVE_SERVER_PUBLIC_KEY_FILE="$CURVE/server.pub"
+curve_secret() { grep -v '^#' "$1"; }
+CURVE_SERVER_SEC=$(curve_secret "$CURVE/server.key")
+CURVE_OPS_SEC=$(curve_secret "$CURVE/ops.key")
+CURVE_INTRUDER_SEC=$(curve_secret "$CURVE/intruder.key")
+[ "$("$BIN/arenactl" curve public "$CURVE/server.key")" = "$(curve_secret "$CURVE/server.pub")" ] ||
+    fail "arenactl curve public does not match the generated public key"
 
 "$FAKE" --port-file "$WORK/port_a" --require-key "$KEY_A" --latency-ms 5 \
     --fault 500:0.08 --fault 503:0.04:retry-after=0 --seed 3 >"$WORK/fake_a.log" 2>&1 &
@@ -171,7 +204,41 @@ for i in 0 1 2 3 4; do
     [ -s "$WORK/${SVCS[$i]}.metrics" ] || fail "no /metrics from ${SVCS[$i]}"
 done
 curl -s --max-time 5 "http://127.0.0.1:$((PORT_BASE + 13))/leaderboard.json" >"$WORK/leaderboard.http"
-"${CTL[@]}" status --json >"$WORK/status.json" 2>"$WORK/status.err" || fail "arenactl status: $(cat "$WORK/status.err")"
+"${CTL[@]}" status --json >"$WORK/status.json" 2>"$WORK/status.err" || fail "arenactl status (CURVE): $(cat "$WORK/status.err")"
+"${CTL[@]}" devbroker --control "tcp://127.0.0.1:$((PORT_BASE + 9))" status >"$WORK/devbroker.status" 2>&1 ||
+    fail "arenactl devbroker status (CURVE): $(head -3 "$WORK/devbroker.status")"
+# CURVE refuses a plaintext arenactl and one whose key is not authorised, with a reason
+env -u ARENA_CURVE_CLIENT_SECRET_KEY_FILE -u ARENA_CURVE_SERVER_PUBLIC_KEY_FILE \
+    "${CTL[@]}" status --json --timeout-ms 500 >"$WORK/status-plain.json" 2>"$WORK/status-plain.err" &&
+    fail "a plaintext arenactl got answers from the CURVE control sockets"
+ARENA_CURVE_CLIENT_SECRET_KEY_FILE="$CURVE/intruder.key" \
+    "${CTL[@]}" status --json >"$WORK/status-intruder.json" 2>"$WORK/status-intruder.err" &&
+    fail "an unauthorised CURVE key got answers"
+python3 - "$WORK" <<'PY' || FAILS=$((FAILS + 1))
+import json, sys
+w = sys.argv[1]
+ok = json.load(open(f"{w}/status.json"))
+plain = json.load(open(f"{w}/status-plain.json"))
+intruder = json.load(open(f"{w}/status-intruder.json"))
+fail = []
+if [r["state"] for r in ok] != ["up"] * 5:
+    fail.append(f"authorised client: states {[r['state'] for r in ok]}")
+if [r["state"] for r in plain] != ["down"] * 5:
+    fail.append(f"plaintext client: states {[r['state'] for r in plain]}")
+for r in intruder:
+    if r["state"] != "down" or "not in its curve.authorized_keys_file" not in r.get("error", ""):
+        fail.append(f"unauthorised client: {r['service']} {r['state']} {r.get('error')}")
+print(f"CURVE: authorised 5/5 up; plaintext refused ({plain[0].get('error')}); "
+      f"unknown key refused ({intruder[0].get('error')})")
+if fail:
+    print("FAIL:\n  " + "\n  ".join(fail))
+    sys.exit(1)
+PY
+# librdkafka's own config dump (debug=conf) and our debug log: the Kafka secrets stay hidden
+"${CTL[@]}" --set kafka.debug=conf --log-level debug tail arena.battles.results --max 1 \
+    --timeout-ms 3000 >"$WORK/kafka-debug.log" 2>&1
+grep -q "sasl.password" "$WORK/kafka-debug.log" ||
+    fail "kafka.debug=conf printed no config dump (the check would prove nothing)"
 "${CTL[@]}" leaderboard --output json >"$WORK/leaderboard.json" 2>&1
 "${CTL[@]}" tail arena.battles.results --timeout-ms 3000 >"$WORK/results.jsonl" 2>&1
 "${CTL[@]}" tail arena.battles.generated --timeout-ms 3000 >"$WORK/generated.jsonl" 2>&1
@@ -239,10 +306,13 @@ grep -q "401" "$WORK"/run/logs/generator.log ||
 # 2. no key anywhere: logs, pages, status, configs, topics read back, shards, RocksDB state
 files=("$WORK"/run/logs/* "$WORK"/*.metrics "$WORK"/*.status "$WORK"/*.healthz "$WORK"/*.readyz
     "$WORK"/*.print-config "$WORK/status.json" "$WORK/status.err" "$WORK/leaderboard.json"
-    "$WORK/leaderboard.http" "$WORK/results.jsonl" "$WORK/generated.jsonl" "$WORK/unset.log")
+    "$WORK/leaderboard.http" "$WORK/results.jsonl" "$WORK/generated.jsonl" "$WORK/unset.log"
+    "$WORK/status-plain.json" "$WORK/status-plain.err" "$WORK/status-intruder.json"
+    "$WORK/status-intruder.err" "$WORK/devbroker.status" "$WORK/kafka-debug.log" "$WORK"/keygen-*.out)
 n_files=$(find "${files[@]}" "$WORK/run/shards" "$WORK/run/state" -type f | wc -l)
 n_lines=$(cat "${files[@]}" | wc -l)
-for key in "$KEY_A" "$KEY_B" "$KEY_WRONG"; do
+for key in "$KEY_A" "$KEY_B" "$KEY_WRONG" "$KAFKA_PW" "$KAFKA_KEYPW" "$CURVE_SERVER_SEC" \
+    "$CURVE_OPS_SEC" "$CURVE_INTRUDER_SEC"; do
     piece=${key: -12}
     for needle in "$key" "$piece"; do
         hits=$(grep -rlaF -- "$needle" "${files[@]}" "$WORK/run/shards" "$WORK/run/state" 2>/dev/null)
@@ -256,9 +326,15 @@ grep -q "ARENA_TEST_KEY_A" "$WORK/generator.print-config" ||
     fail "--print-config does not show api_key_env (the variable's name)"
 [ "$(find "$WORK/run/shards" -name '*.jsonl*' | wc -l)" -gt 0 ] || fail "no shard was written"
 grep -q "^arena_" "$WORK/rater.metrics" || fail "rater /metrics has no arena_ metric"
+grep -q '"sasl.password": "\[REDACTED\]"' "$WORK/rater.print-config" ||
+    fail "--print-config does not show sasl.password as [REDACTED]"
+grep -q "event=control_listening.*curve=on" "$WORK/run/logs/judge.log" ||
+    fail "the judge's control socket did not run with CURVE"
+grep -q "event=ctl_auth_refused" "$WORK/run/logs/rater.log" ||
+    fail "the rater did not log the refused unknown key"
 
 if [ "$FAILS" -gt 0 ]; then
     echo "FAIL: $FAILS check(s) failed"
     exit 1
 fi
-echo "PASS: no key in $n_files files ($n_lines lines of logs, pages and configs, plus shards and state)"
+echo "PASS: no API key, Kafka secret or CURVE secret key in $n_files files ($n_lines lines of logs, pages and configs, plus shards and state)"
