@@ -180,9 +180,10 @@ static arena_err_t curve_read_one(const char *path, const char *what, bool secre
         if (secret) {
             arena_log_add_secret(out);
             struct stat st;
-            if (stat(path, &st) == 0 && (st.st_mode & 0077)) {
+            /* world access only: a Kubernetes Secret mount needs group read (fsGroup) */
+            if (stat(path, &st) == 0 && (st.st_mode & 0007)) {
                 ARENA_WARN("event=curve_secret_key_readable file=\"%s\" mode=%03o "
-                           "hint=\"chmod 600: other users can read this secret key\"",
+                           "hint=\"chmod 600: every user can read this secret key\"",
                            path, (unsigned)(st.st_mode & 0777));
             }
         }
@@ -292,10 +293,10 @@ static void ctl_zap_answer(struct arena_ctl *c)
         }
         more = zmq_msg_more(&tmp);
         if (nf < 8) {
-            f[nf++] = tmp;
-        } else {
-            zmq_msg_close(&tmp);
+            zmq_msg_init(&f[nf]);
+            zmq_msg_move(&f[nf++], &tmp);
         }
+        zmq_msg_close(&tmp);
     }
     if (nf == 0) {
         return;
