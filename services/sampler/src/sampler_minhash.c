@@ -105,28 +105,114 @@ static inline __attribute__((always_inline)) void sig_update(const struct sample
     }
 }
 
+/* arena_hash64 (XXH64) of a short input (n < 32), inlined: the same value, without a call per
+ * shingle */
+#define MH_P1 0x9E3779B185EBCA87ULL
+#define MH_P2 0xC2B2AE3D27D4EB4FULL
+#define MH_P3 0x165667B19E3779F9ULL
+#define MH_P4 0x85EBCA77C2B2AE63ULL
+#define MH_P5 0x27D4EB2F165667C5ULL
+
+static inline __attribute__((always_inline)) uint64_t mh_rotl(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static inline __attribute__((always_inline)) uint64_t hash_short(const char *s, size_t n,
+                                                                 uint64_t seed)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *end = p + n;
+    uint64_t h = seed + MH_P5 + (uint64_t)n;
+    while (p + 8 <= end) {
+        uint64_t v = 0;
+        for (int i = 7; i >= 0; i--) {
+            v = (v << 8) | p[i];
+        }
+        h ^= mh_rotl(v * MH_P2, 31) * MH_P1;
+        h = mh_rotl(h, 27) * MH_P1 + MH_P4;
+        p += 8;
+    }
+    if (p + 4 <= end) {
+        uint32_t v =
+            (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        h ^= (uint64_t)v * MH_P1;
+        h = mh_rotl(h, 23) * MH_P2 + MH_P3;
+        p += 4;
+    }
+    while (p < end) {
+        h ^= (*p) * MH_P5;
+        h = mh_rotl(h, 11) * MH_P1;
+        p++;
+    }
+    h ^= h >> 33;
+    h *= MH_P2;
+    h ^= h >> 29;
+    h *= MH_P3;
+    h ^= h >> 32;
+    return h;
+}
+
+/* The minima of a block of 16 permutations over all shingle hashes, kept in registers (GCC
+ * vector extensions: two 8 x 64-bit vectors; AVX-512 in the v4 clone). */
+typedef uint64_t mh_v8 __attribute__((vector_size(64)));
+
+/* (macros, not functions: a vector return value would trigger GCC's -Wpsabi note) */
+#define V8_MIN_INTO(m, x)                                                                          \
+    do {                                                                                           \
+        mh_v8 v8x_ = (x);                                                                          \
+        mh_v8 v8lt_ = (mh_v8)(v8x_ < (m));                                                         \
+        (m) = (v8x_ & v8lt_) | ((m) & ~v8lt_);                                                     \
+    } while (0)
+
 /* The hot loop of the pipeline (character shingles): cloned for AVX-512/AVX2 (vectorised 64-bit
- * multiplies) and dispatched at load time (GCC ifunc); the baseline build stays x86-64. */
+ * multiplies) and dispatched at load time (GCC ifunc); the baseline build stays x86-64.
+ * hs[clen] is scratch for the shingle hashes. */
 /* (not under TSan: its instrumented ifunc resolver runs before the runtime is up and crashes) */
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #endif
 static size_t
-char_shingles(const struct sampler_minhasher *mh, const char *c, size_t clen, uint32_t *sig)
+char_shingles(const struct sampler_minhasher *mh, const char *c, size_t clen, uint32_t *sig,
+              uint64_t *hs)
 {
     size_t k = (size_t)mh->shingle;
-    size_t count = 0;
+    size_t nh = 0;
     uint64_t prev = 0;
     for (size_t i = 0; i + k <= clen; i++) {
-        uint64_t h = arena_hash64(c + i, k, mh->seed);
+        uint64_t h = hash_short(c + i, k, mh->seed);
         if (h == prev && i > 0) {
             continue; /* runs of one character */
         }
         prev = h;
-        sig_update(mh, h, sig);
-        count++;
+        hs[nh++] = h;
     }
-    return count;
+    int perms = mh->perms;
+    int p = 0;
+    for (; p + 16 <= perms; p += 16) {
+        mh_v8 a0, a1, b0, b1;
+        memcpy(&a0, mh->a + p, sizeof(a0));
+        memcpy(&a1, mh->a + p + 8, sizeof(a1));
+        memcpy(&b0, mh->b + p, sizeof(b0));
+        memcpy(&b1, mh->b + p + 8, sizeof(b1));
+        mh_v8 m0 = ~(mh_v8){0}, m1 = ~(mh_v8){0};
+        for (size_t s = 0; s < nh; s++) {
+            uint64_t x = hs[s];
+            V8_MIN_INTO(m0, (a0 * x + b0) >> 32);
+            V8_MIN_INTO(m1, (a1 * x + b1) >> 32);
+        }
+        for (int j = 0; j < 8; j++) {
+            sig[p + j] = (uint32_t)m0[j];
+            sig[p + 8 + j] = (uint32_t)m1[j];
+        }
+    }
+    for (size_t s = 0; p < perms && s < nh; s++) {
+        for (int i = p; i < perms; i++) {
+            uint32_t v = (uint32_t)((mh->a[i] * hs[s] + mh->b[i]) >> 32);
+            sig[i] = v < sig[i] ? v : sig[i];
+        }
+    }
+    return nh;
 }
 
 size_t sampler_minhash_sig(const struct sampler_minhasher *mh, const char *text, size_t len,
@@ -151,7 +237,12 @@ size_t sampler_minhash_sig(const struct sampler_minhasher *mh, const char *text,
             sig_update(mh, arena_hash64(c, clen, mh->seed), sig);
             count = 1;
         } else {
-            count = char_shingles(mh, c, clen, sig);
+            uint64_t hsmall[1024];
+            uint64_t *hs = clen <= 1024 ? hsmall : arena_xmalloc(clen * sizeof(uint64_t));
+            count = char_shingles(mh, c, clen, sig, hs);
+            if (hs != hsmall) {
+                free(hs);
+            }
         }
     } else {
         /* word starts */
@@ -195,10 +286,20 @@ double sampler_minhash_similarity(const uint32_t *a, const uint32_t *b, int perm
 
 /* ---- LSH ---- */
 
-struct lsh_entry {
-    uint64_t key; /* band key (band index mixed in through the hash seed) */
-    uint32_t item;
-    uint32_t next; /* entry index + 1 of the next item with the same key, 0 = end */
+/* One bucket of one band: the items whose band key is equal, as a chain through the band's
+ * next[] (item + 1, 0 = end). 12 bytes (packed): the key is kept so that neither a lookup nor
+ * a rehash reads the items' signatures. */
+struct __attribute__((packed)) lsh_slot {
+    uint64_t key;
+    uint32_t head; /* item + 1 of the newest item of the bucket, 0 = empty slot */
+};
+
+/* One band's bucket table (open addressing, linear probing, <= 3/4 full) and chains. */
+struct lsh_band {
+    struct lsh_slot *slots;
+    size_t mask; /* capacity - 1, a power of two */
+    size_t used;
+    uint32_t *next; /* cap_items: item -> item + 1 of the next older item of its bucket */
 };
 
 struct sampler_lsh {
@@ -206,13 +307,12 @@ struct sampler_lsh {
     uint32_t *sigs; /* n * perms */
     uint8_t *low;   /* n * perms: low byte of each minimum, a cheap first check of candidates */
     size_t n, cap_items;
-    uint32_t *slots; /* entry index + 1 of a chain head, 0 = empty; cap_slots power of two */
-    size_t cap_slots, used_slots;
-    struct lsh_entry *entries;
-    size_t n_entries, cap_entries;
-    uint32_t *mark; /* query generation per item */
+    struct lsh_band *band; /* bands */
+    uint32_t *mark;        /* query generation per item */
     uint32_t gen;
 };
+
+#define LSH_MIN_SLOTS 256
 
 struct sampler_lsh *sampler_lsh_new(int permutations, int bands, char *errstr, size_t errstr_size)
 {
@@ -226,8 +326,11 @@ struct sampler_lsh *sampler_lsh_new(int permutations, int bands, char *errstr, s
     l->perms = permutations;
     l->bands = bands;
     l->rows = permutations / bands;
-    l->cap_slots = 1024;
-    l->slots = arena_xcalloc(l->cap_slots, sizeof(*l->slots));
+    l->band = arena_xcalloc((size_t)bands, sizeof(*l->band));
+    for (int b = 0; b < bands; b++) {
+        l->band[b].slots = arena_xcalloc(LSH_MIN_SLOTS, sizeof(struct lsh_slot));
+        l->band[b].mask = LSH_MIN_SLOTS - 1;
+    }
     return l;
 }
 
@@ -236,10 +339,13 @@ void sampler_lsh_destroy(struct sampler_lsh *l)
     if (l == NULL) {
         return;
     }
+    for (int b = 0; l->band != NULL && b < l->bands; b++) {
+        free(l->band[b].slots);
+        free(l->band[b].next);
+    }
+    free(l->band);
     free(l->sigs);
     free(l->low);
-    free(l->slots);
-    free(l->entries);
     free(l->mark);
     free(l);
 }
@@ -250,27 +356,35 @@ static uint64_t band_key(const struct sampler_lsh *l, const uint32_t *sig, int b
                         0x4c5348ULL + (uint64_t)band);
 }
 
-static size_t find_slot(const struct sampler_lsh *l, uint64_t key)
+/* The slot of the bucket of key in band b, or the empty slot ending its probe sequence. */
+static size_t find_slot(const struct lsh_band *bd, uint64_t key)
 {
-    size_t i = (size_t)(arena_mix64(key) & (l->cap_slots - 1));
-    while (l->slots[i] != 0 && l->entries[l->slots[i] - 1].key != key) {
-        i = (i + 1) & (l->cap_slots - 1);
+    size_t i = (size_t)key & bd->mask;
+    while (bd->slots[i].head != 0 && bd->slots[i].key != key) {
+        i = (i + 1) & bd->mask;
     }
     return i;
 }
 
-static void grow_slots(struct sampler_lsh *l)
+static void grow_band(struct lsh_band *bd)
 {
-    uint32_t *old = l->slots;
-    size_t ocap = l->cap_slots;
-    l->cap_slots = ocap * 2;
-    l->slots = arena_xcalloc(l->cap_slots, sizeof(*l->slots));
+    struct lsh_slot *old = bd->slots;
+    size_t ocap = bd->mask + 1;
+    bd->mask = ocap * 2 - 1;
+    bd->slots = arena_xcalloc(ocap * 2, sizeof(*bd->slots));
     for (size_t j = 0; j < ocap; j++) {
-        if (old[j] != 0) {
-            l->slots[find_slot(l, l->entries[old[j] - 1].key)] = old[j];
+        if (old[j].head != 0) {
+            bd->slots[find_slot(bd, old[j].key)] = old[j];
         }
     }
     free(old);
+}
+
+static void prefetch_slots(const struct sampler_lsh *l, const uint64_t *keys)
+{
+    for (int b = 0; b < l->bands; b++) {
+        __builtin_prefetch(&l->band[b].slots[(size_t)keys[b] & l->band[b].mask]);
+    }
 }
 
 /* Estimated Jaccard of sig with item, or -1 when it is certainly below threshold: equal
@@ -312,9 +426,10 @@ int sampler_lsh_bands(const struct sampler_lsh *l)
 void sampler_lsh_clear(struct sampler_lsh *l)
 {
     l->n = 0;
-    l->n_entries = 0;
-    l->used_slots = 0;
-    memset(l->slots, 0, l->cap_slots * sizeof(*l->slots));
+    for (int b = 0; b < l->bands; b++) {
+        memset(l->band[b].slots, 0, (l->band[b].mask + 1) * sizeof(struct lsh_slot));
+        l->band[b].used = 0;
+    }
 }
 
 const uint32_t *sampler_lsh_sig(const struct sampler_lsh *l, uint32_t item)
@@ -329,33 +444,29 @@ uint32_t sampler_lsh_add_keys(struct sampler_lsh *l, const uint32_t *sig, const 
         l->sigs = arena_xrealloc(l->sigs, l->cap_items * (size_t)l->perms * sizeof(uint32_t));
         l->low = arena_xrealloc(l->low, l->cap_items * (size_t)l->perms);
         l->mark = arena_xrealloc(l->mark, l->cap_items * sizeof(uint32_t));
+        for (int b = 0; b < l->bands; b++) {
+            l->band[b].next = arena_xrealloc(l->band[b].next, l->cap_items * sizeof(uint32_t));
+        }
     }
-    uint32_t item = (uint32_t)l->n++;
+    prefetch_slots(l, keys);
+    uint32_t item = (uint32_t)l->n;
     memcpy(l->sigs + (size_t)item * (size_t)l->perms, sig, (size_t)l->perms * sizeof(uint32_t));
-    uint8_t *low = l->low + (size_t)item * (size_t)l->perms;
-    for (int i = 0; i < l->perms; i++) {
-        low[i] = (uint8_t)sig[i];
-    }
+    low_bytes(sig, l->perms, l->low + (size_t)item * (size_t)l->perms);
     l->mark[item] = 0;
     for (int b = 0; b < l->bands; b++) {
-        if ((l->used_slots + 1) * 2 > l->cap_slots) {
-            grow_slots(l);
+        struct lsh_band *bd = &l->band[b];
+        if ((bd->used + 1) * 4 > (bd->mask + 1) * 3) {
+            grow_band(bd);
         }
-        if (l->n_entries == l->cap_entries) {
-            l->cap_entries = l->cap_entries ? l->cap_entries * 2 : 4096;
-            l->entries = arena_xrealloc(l->entries, l->cap_entries * sizeof(*l->entries));
+        size_t i = find_slot(bd, keys[b]);
+        bd->next[item] = bd->slots[i].head;
+        if (bd->slots[i].head == 0) {
+            bd->used++;
+            bd->slots[i].key = keys[b];
         }
-        uint64_t key = keys[b];
-        size_t i = find_slot(l, key);
-        struct lsh_entry *e = &l->entries[l->n_entries];
-        e->key = key;
-        e->item = item;
-        e->next = l->slots[i];
-        if (l->slots[i] == 0) {
-            l->used_slots++;
-        }
-        l->slots[i] = (uint32_t)++l->n_entries;
+        bd->slots[i].head = item + 1;
     }
+    l->n++;
     return item;
 }
 
@@ -366,42 +477,83 @@ uint32_t sampler_lsh_add(struct sampler_lsh *l, const uint32_t *sig)
     return sampler_lsh_add_keys(l, sig, keys);
 }
 
+/* Candidates are gathered first and their low bytes prefetched, then compared: the cache
+ * misses of several candidates overlap instead of following one another. */
+#define LSH_BATCH 64
+
+struct lsh_best {
+    int64_t item;
+    double sim;
+};
+
+static void compare_batch(const struct sampler_lsh *l, const uint32_t *sig, const uint8_t *low,
+                          const uint32_t *cand, size_t n, double threshold, struct lsh_best *best)
+{
+    for (size_t c = 0; c < n; c++) {
+        uint32_t item = cand[c];
+        if ((int64_t)item == best->item) {
+            continue;
+        }
+        double s = candidate_sim(l, sig, low, item, threshold);
+        if (s >= threshold && (s > best->sim || (s == best->sim && item < best->item))) {
+            best->item = item;
+            best->sim = s;
+        }
+    }
+}
+
+/* The best candidate (highest similarity >= threshold, ties -> lowest id; the order candidates
+ * are compared in does not matter). marks (may be NULL: an item sharing several bands is then
+ * compared several times, with the same answer) skips items already compared. */
+static int64_t query(const struct sampler_lsh *l, const uint32_t *sig, const uint64_t *keys,
+                     double threshold, uint32_t *marks, uint32_t gen, double *sim_out)
+{
+    struct lsh_best best = {-1, -1.0};
+    if (l->n > 0) {
+        prefetch_slots(l, keys);
+        uint8_t low[4096];
+        low_bytes(sig, l->perms, low);
+        uint32_t cand[LSH_BATCH];
+        size_t nc = 0;
+        size_t line = (size_t)l->perms;
+        for (int b = 0; b < l->bands; b++) {
+            const struct lsh_band *bd = &l->band[b];
+            size_t i = find_slot(bd, keys[b]);
+            for (uint32_t e = bd->slots[i].head; e != 0; e = bd->next[e - 1]) {
+                uint32_t item = e - 1;
+                if (marks != NULL) {
+                    if (marks[item] == gen) {
+                        continue;
+                    }
+                    marks[item] = gen;
+                }
+                const uint8_t *il = l->low + (size_t)item * line;
+                for (size_t o = 0; o < line; o += 64) {
+                    __builtin_prefetch(il + o);
+                }
+                cand[nc++] = item;
+                if (nc == LSH_BATCH) {
+                    compare_batch(l, sig, low, cand, nc, threshold, &best);
+                    nc = 0;
+                }
+            }
+        }
+        compare_batch(l, sig, low, cand, nc, threshold, &best);
+    }
+    if (sim_out != NULL) {
+        *sim_out = best.item >= 0 ? best.sim : 0.0;
+    }
+    return best.item;
+}
+
 int64_t sampler_lsh_query_keys(struct sampler_lsh *l, const uint32_t *sig, const uint64_t *keys,
                                double threshold, double *sim_out)
 {
-    if (l->n == 0) {
-        if (sim_out != NULL) {
-            *sim_out = 0.0;
-        }
-        return -1;
-    }
-    if (++l->gen == 0) {
+    if (l->n > 0 && ++l->gen == 0) {
         memset(l->mark, 0, l->n * sizeof(uint32_t));
         l->gen = 1;
     }
-    uint8_t low[4096];
-    low_bytes(sig, l->perms, low);
-    int64_t best = -1;
-    double best_sim = -1.0;
-    for (int b = 0; b < l->bands; b++) {
-        size_t i = find_slot(l, keys[b]);
-        for (uint32_t e = l->slots[i]; e != 0; e = l->entries[e - 1].next) {
-            uint32_t item = l->entries[e - 1].item;
-            if (l->mark[item] == l->gen) {
-                continue;
-            }
-            l->mark[item] = l->gen;
-            double s = candidate_sim(l, sig, low, item, threshold);
-            if (s >= threshold && (s > best_sim || (s == best_sim && item < best))) {
-                best = item;
-                best_sim = s;
-            }
-        }
-    }
-    if (sim_out != NULL) {
-        *sim_out = best >= 0 ? best_sim : 0.0;
-    }
-    return best;
+    return query(l, sig, keys, threshold, l->mark, l->gen, sim_out);
 }
 
 int64_t sampler_lsh_query(struct sampler_lsh *l, const uint32_t *sig, double threshold,
@@ -415,30 +567,7 @@ int64_t sampler_lsh_query(struct sampler_lsh *l, const uint32_t *sig, double thr
 int64_t sampler_lsh_query_ro(const struct sampler_lsh *l, const uint32_t *sig, const uint64_t *keys,
                              double threshold, double *sim_out)
 {
-    /* no marks: an item found in several bands is compared again, which cannot change the
-     * answer (highest similarity, ties -> lowest id) */
-    int64_t best = -1;
-    double best_sim = -1.0;
-    uint8_t low[4096];
-    low_bytes(sig, l->perms, low);
-    for (int b = 0; b < l->bands && l->n > 0; b++) {
-        size_t i = find_slot(l, keys[b]);
-        for (uint32_t e = l->slots[i]; e != 0; e = l->entries[e - 1].next) {
-            uint32_t item = l->entries[e - 1].item;
-            if (item == best) {
-                continue;
-            }
-            double s = candidate_sim(l, sig, low, item, threshold);
-            if (s >= threshold && (s > best_sim || (s == best_sim && item < best))) {
-                best = item;
-                best_sim = s;
-            }
-        }
-    }
-    if (sim_out != NULL) {
-        *sim_out = best >= 0 ? best_sim : 0.0;
-    }
-    return best;
+    return query(l, sig, keys, threshold, NULL, 0, sim_out);
 }
 
 size_t sampler_lsh_count(const struct sampler_lsh *l)
@@ -448,7 +577,9 @@ size_t sampler_lsh_count(const struct sampler_lsh *l)
 
 size_t sampler_lsh_memory(const struct sampler_lsh *l)
 {
-    return l->cap_items * ((size_t)l->perms + 1) * sizeof(uint32_t) +
-           l->cap_items * (size_t)l->perms + l->cap_slots * sizeof(uint32_t) +
-           l->cap_entries * sizeof(struct lsh_entry);
+    size_t m = l->cap_items * ((size_t)l->perms * (sizeof(uint32_t) + 1) + sizeof(uint32_t));
+    for (int b = 0; b < l->bands; b++) {
+        m += (l->band[b].mask + 1) * sizeof(struct lsh_slot) + l->cap_items * sizeof(uint32_t);
+    }
+    return m;
 }
