@@ -25,6 +25,7 @@
 #include "sampler_match.h"
 #include "sampler_pipeline.h"
 #include "sampler_rounds.h"
+#include "sampler_state.h"
 
 /* CF evalmark: prompt_id -> "name@vN" of the eval set that claimed it (never issued for
  * training); CF evalsets: "d/name@vN" -> JSONL export, "i/name@vN" -> info JSON, "v/name" ->
@@ -49,8 +50,6 @@ static const char *const sampler_cfs[] = {"pool", "prompt_ids", "issued",  "meta
 #define FEED_RCVHWM 16
 #define FEED_DRAIN_MAX 1000
 #define META_RATINGS "ratings_feed" /* CF meta: the feed body the pairs are chosen from */
-#define META_FORMAT "format"        /* CF meta: 1 = u64 values big-endian (store_util.h) */
-#define META_FORMAT_BE 1
 
 /* Prompts waiting for their pipeline decision: decided together by
  * sampler_pipeline_offer_batch(), in arrival order (flushed before any eval item is registered,
@@ -123,58 +122,17 @@ static const char *const meta_counters[] = {"pool_size",     "cursor",     "issu
                                             "dropped",       "duplicates", "round",  "round_total",
                                             "round_prompts", "eval_marked"};
 
-/* The counters (CF meta) and eval set versions (CF evalsets "v/<name>") were stored in host byte
- * order, little-endian on every target we build for, before the shared store_util helpers
- * (big-endian, as the rater and curator store theirs). META_FORMAT records that a store holds
- * big-endian values; an older store is converted once, in one synchronous WriteBatch. */
-static uint64_t rd_le64(const uint8_t in[8])
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) {
-        v = (v << 8) | in[i];
-    }
-    return v;
-}
-
-static void migrate_value(struct arena_batch *b, int cf, const char *key, size_t klen,
-                          const char *v, size_t len)
-{
-    if (len == 8) {
-        uint8_t out[8];
-        arena_be64(rd_le64((const uint8_t *)v), out);
-        arena_batch_put(b, cf, key, klen, out, 8);
-    }
-}
-
+/* Counters and eval set versions are big-endian; an older store is converted once. */
 static arena_err_t migrate_byte_order(struct sampler *s, char *errstr, size_t errstr_size)
 {
-    if (arena_store_exists(s->store, CF_META, META_FORMAT, strlen(META_FORMAT))) {
-        return ARENA_ERR_OK;
-    }
-    struct arena_batch *b = arena_batch_new();
+    const struct sampler_state_layout l = {
+        .cf_meta = CF_META,
+        .counters = meta_counters,
+        .n_counters = sizeof(meta_counters) / sizeof(meta_counters[0]),
+        .cf_sets = CF_SETS,
+    };
     size_t converted = 0;
-    for (size_t i = 0; i < sizeof(meta_counters) / sizeof(meta_counters[0]); i++) {
-        char *v = NULL;
-        size_t len = 0;
-        const char *k = meta_counters[i];
-        if (arena_store_get(s->store, CF_META, k, strlen(k), &v, &len) == ARENA_ERR_OK) {
-            migrate_value(b, CF_META, k, strlen(k), v, len);
-            converted += len == 8;
-        }
-        free(v);
-    }
-    struct arena_store_iter *it = arena_store_iter_new(s->store, CF_SETS, "v/", 2);
-    for (; arena_store_iter_valid(it); arena_store_iter_next(it)) {
-        size_t klen, len;
-        const char *k = arena_store_iter_key(it, &klen);
-        const char *v = arena_store_iter_value(it, &len);
-        migrate_value(b, CF_SETS, k, klen, v, len);
-        converted += len == 8;
-    }
-    arena_store_iter_destroy(it);
-    arena_batch_put_u64(b, CF_META, META_FORMAT, META_FORMAT_BE);
-    arena_err_t err = arena_store_write(s->store, b, true, errstr, errstr_size);
-    arena_batch_destroy(b);
+    arena_err_t err = sampler_state_migrate_be(s->store, &l, &converted, errstr, errstr_size);
     if (err == ARENA_ERR_OK && converted > 0) {
         ARENA_INFO("event=state_migrated values=%zu byte_order=big-endian", converted);
     }
