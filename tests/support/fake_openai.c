@@ -6,7 +6,11 @@
  *
  * Listens on 127.0.0.1 at an ephemeral port and writes it to F. POST .../chat/completions
  * answers "fake answer: <last user message>", or, for a judge prompt (FastChat answer
- * sections), a verdict in the requested format using the sim backend's text functions.
+ * sections), a verdict in the requested format using the sim backend's text functions, or, for
+ * a difficulty request (llm.h: ARENA_DIFFICULTY_START ... END), "Difficulty: [[N]]" with N the
+ * sim difficulty of the rated prompt (its "[sim-difficulty: d]" tag, else a hash of its text; no
+ * noise). Planted in a rated prompt, "[fake-garbage]" makes the reply prose without any rating
+ * and "[fake-rating: X]" makes it end in "[[X]]" verbatim (e.g. an out-of-range 12).
  * Faults (KIND: 500 503 429 400 timeout drop badjson nochoices ctype garbage) are drawn per
  * request by rate, or selected by the request's model name:
  *   "fault-<kind>"              always that fault
@@ -209,6 +213,34 @@ static uint32_t words(const char *s)
     return arena__llm_count_words(s);
 }
 
+#define FAKE_GARBAGE_TAG "[fake-garbage]"
+#define FAKE_RATING_TAG "[fake-rating: "
+
+/* A difficulty request: the sim's rating, or the planted garbage / verbatim rating. */
+static char *difficulty_answer(const struct arena__sim_params *sp, const char *prompt,
+                               uint64_t seed)
+{
+    const char *text;
+    size_t len;
+    if (!arena__sim_difficulty_section(prompt, &text, &len)) {
+        return NULL;
+    }
+    char *rated = arena_xstrndup(text, len);
+    char *out = NULL;
+    const char *r = strstr(rated, FAKE_RATING_TAG);
+    if (strstr(rated, FAKE_GARBAGE_TAG)) {
+        out = arena_xstrdup("This prompt touches on several topics and could be answered in many "
+                            "ways; its difficulty depends on the reader.");
+    } else if (r) {
+        r += strlen(FAKE_RATING_TAG);
+        out = arena_xasprintf("Difficulty: [[%.*s]]", (int)strcspn(r, "]"), r);
+    } else {
+        out = arena__sim_rate_difficulty(sp, prompt, seed, NULL);
+    }
+    free(rated);
+    return out;
+}
+
 static char *chat_answer(json_t *req, const char *model)
 {
     json_t *msgs = json_object_get(req, "messages");
@@ -227,8 +259,11 @@ static char *chat_answer(json_t *req, const char *model)
     }
     json_t *seed = json_object_get(req, "seed");
     struct arena__sim_params sp = {.model = "fake-openai", .skill = 5, .seed = 0};
-    char *content = arena__sim_judge(
-        &sp, last_user, json_is_integer(seed) ? (uint64_t)json_integer_value(seed) : 0, NULL, NULL);
+    uint64_t rseed = json_is_integer(seed) ? (uint64_t)json_integer_value(seed) : 0;
+    char *content = difficulty_answer(&sp, last_user, rseed);
+    if (!content) {
+        content = arena__sim_judge(&sp, last_user, rseed, NULL, NULL);
+    }
     if (!content) {
         content = arena_xasprintf("fake answer: %s", last_user);
     }

@@ -1,9 +1,14 @@
 /* arenactl evalset - WizardArena eval sets built by the sampler from its pool (control socket).
  *   arenactl evalset build --name NAME [--mode diverse|hard|mix] [--clusters K]
  *                          [--per-cluster M] [--top N] [--hard-per-cluster C] [--seed S]
+ *                          [--timeout-ms T]
  *   arenactl evalset list
  *   arenactl evalset export NAME [--version V] > NAME.jsonl
- * The sampler stores every build as NAME@vN and takes its items out of training. */
+ * The sampler stores every build as NAME@vN and takes its items out of training. Hard and mix
+ * builds may score difficulty with sampler.difficulty_model (minutes for thousands of prompts):
+ * the sampler stops scoring in time to answer within --timeout-ms and caches every answer, so
+ * running the build again goes on where it stopped. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +18,7 @@
 #include "arena/ctl.h"
 #include "arenactl.h"
 
-#define EVALSET_TIMEOUT_MS 300000
+#define EVALSET_TIMEOUT_MS (30 * 60 * 1000) /* default --timeout-ms: scoring takes minutes */
 
 const char *arenactl_sampler_endpoint(const struct arena_config *cfg)
 {
@@ -55,9 +60,20 @@ static int usage(FILE *out)
     fprintf(out,
             "usage: arenactl evalset build --name NAME [--mode diverse|hard|mix] [--clusters K]\n"
             "                              [--per-cluster M] [--top N] [--hard-per-cluster C]\n"
-            "                              [--seed S]\n"
+            "                              [--seed S] [--timeout-ms T]\n"
             "       arenactl evalset list\n"
-            "       arenactl evalset export NAME [--version V]   (JSONL on stdout)\n");
+            "       arenactl evalset export NAME [--version V]   (JSONL on stdout)\n"
+            "\n"
+            "build: k-means (--clusters, default 10) over the training pool, then\n"
+            "  diverse  --per-cluster M random prompts per cluster (default 2)\n"
+            "  hard     the --top N hardest prompts; with --hard-per-cluster C only C random\n"
+            "           prompts per cluster are candidates (the paper: 20). Difficulty: the\n"
+            "           prompt's `difficulty` field, else sampler.difficulty_model scores it 0-10\n"
+            "           (answers cached in the sampler: a rebuild does not ask again)\n"
+            "  mix      diverse, then hard prompts not already chosen\n"
+            "  --timeout-ms  how long to wait for the sampler (default %d = 30 min); it stops\n"
+            "           scoring in time to answer, and a new build continues from the cache\n",
+            EVALSET_TIMEOUT_MS);
     return out == stdout ? 0 : 2;
 }
 
@@ -84,7 +100,8 @@ static int cmd_build(const struct arena_config *cfg, int argc, char **argv)
                 {"--per-cluster", "per_cluster", 1},
                 {"--top", "top", 0},
                 {"--seed", "seed", 0},
-                {"--hard-per-cluster", "hard_per_cluster", 0}};
+                {"--hard-per-cluster", "hard_per_cluster", 0},
+                {"--timeout-ms", "timeout_ms", 1}};
     for (int i = 2; i < argc; i++) {
         bool known = false;
         if (i + 1 >= argc) {
@@ -119,7 +136,15 @@ static int cmd_build(const struct arena_config *cfg, int argc, char **argv)
         json_decref(args);
         return 2;
     }
-    json_t *r = arenactl_sampler_call(cfg, "evalset_build", args, EVALSET_TIMEOUT_MS);
+    json_t *tmo = json_object_get(args, "timeout_ms");
+    long long timeout_ms = tmo ? (long long)json_integer_value(tmo) : EVALSET_TIMEOUT_MS;
+    if (timeout_ms > INT_MAX) {
+        timeout_ms = INT_MAX;
+        json_object_set_new(args, "timeout_ms", json_integer(timeout_ms));
+    } else if (!tmo) {
+        json_object_set_new(args, "timeout_ms", json_integer(timeout_ms));
+    }
+    json_t *r = arenactl_sampler_call(cfg, "evalset_build", args, (int)timeout_ms);
     if (!r) {
         return 1;
     }
@@ -130,6 +155,18 @@ static int cmd_build(const struct arena_config *cfg, int argc, char **argv)
            (long long)json_integer_value(json_object_get(r, "candidates")),
            (long long)json_integer_value(json_object_get(r, "clusters")),
            (long long)json_integer_value(json_object_get(r, "ms")));
+    if (json_object_get(r, "hard_candidates")) {
+        const char *dm = json_string_value(json_object_get(r, "difficulty_model"));
+        printf("difficulty: %lld hard candidates: %lld supplied, %lld scored, %lld cached, "
+               "%lld unscorable, %lld unrated (model %s)\n",
+               (long long)json_integer_value(json_object_get(r, "hard_candidates")),
+               (long long)json_integer_value(json_object_get(r, "supplied")),
+               (long long)json_integer_value(json_object_get(r, "scored")),
+               (long long)json_integer_value(json_object_get(r, "cached")),
+               (long long)json_integer_value(json_object_get(r, "unscorable")),
+               (long long)json_integer_value(json_object_get(r, "unrated")),
+               dm && *dm ? dm : "none: difficulty fields only");
+    }
     json_decref(r);
     return 0;
 }
@@ -143,14 +180,25 @@ static int cmd_list(const struct arena_config *cfg)
     json_t *sets = json_object_get(r, "evalsets");
     size_t i;
     json_t *v;
-    printf("%-32s %-8s %6s %8s %5s\n", "eval set", "mode", "items", "clusters", "seed");
+    printf("%-32s %-8s %6s %8s %5s %7s %7s %10s  %s\n", "eval set", "mode", "items", "clusters",
+           "seed", "scored", "cached", "unscorable", "difficulty model");
     json_array_foreach(sets, i, v)
     {
-        printf("%-32s %-8s %6lld %8lld %5lld\n", json_string_value(json_object_get(v, "id")),
+        printf("%-32s %-8s %6lld %8lld %5lld", json_string_value(json_object_get(v, "id")),
                json_string_value(json_object_get(v, "mode")),
                (long long)json_integer_value(json_object_get(v, "items")),
                (long long)json_integer_value(json_object_get(v, "clusters")),
                (long long)json_integer_value(json_object_get(v, "seed")));
+        if (json_object_get(v, "hard_candidates")) {
+            const char *dm = json_string_value(json_object_get(v, "difficulty_model"));
+            printf(" %7lld %7lld %10lld  %s\n",
+                   (long long)json_integer_value(json_object_get(v, "scored")),
+                   (long long)json_integer_value(json_object_get(v, "cached")),
+                   (long long)json_integer_value(json_object_get(v, "unscorable")),
+                   dm && *dm ? dm : "(fields)");
+        } else {
+            printf(" %7s %7s %10s  %s\n", "-", "-", "-", "-");
+        }
     }
     json_decref(r);
     return 0;

@@ -12,11 +12,13 @@
 
 #include "arena/codec.h"
 #include "arena/ctl.h"
+#include "arena/llm.h"
 #include "arena/log.h"
 #include "arena/store.h"
 #include "arena/topics.h"
 #include "arena/util.h"
 #include "sampler_adaptive.h"
+#include "sampler_difficulty.h"
 #include "sampler_embed.h"
 #include "sampler_evalset.h"
 #include "sampler_ingest.h"
@@ -29,7 +31,8 @@
 
 /* CF evalmark: prompt_id -> "name@vN" of the eval set that claimed it (never issued for
  * training); CF evalsets: "d/name@vN" -> JSONL export, "i/name@vN" -> info JSON, "v/name" ->
- * latest version (u64) */
+ * latest version (u64); CF difficulty: "<model>/<prompt_id>" -> {"score":N} or
+ * {"unscorable":"reason"}, the difficulty model's answers (a rebuild does not ask again) */
 enum {
     CF_POOL = 0,
     CF_PROMPT_IDS = 1,
@@ -37,11 +40,15 @@ enum {
     CF_META = 3,
     CF_EVAL = 4,
     CF_MARK = 5,
-    CF_SETS = 6
+    CF_SETS = 6,
+    CF_DIFF = 7
 };
-static const char *const sampler_cfs[] = {"pool", "prompt_ids", "issued",  "meta",
-                                          "eval", "evalmark",   "evalsets"};
-#define N_SAMPLER_CFS 7
+static const char *const sampler_cfs[] = {"pool", "prompt_ids", "issued",   "meta",
+                                          "eval", "evalmark",   "evalsets", "difficulty"};
+#define N_SAMPLER_CFS 8
+/* evalset build: scoring stops this long before the client's timeout, to answer in time */
+#define EVALSET_REPLY_MARGIN_MS 3000
+#define EVALSET_DEFAULT_TIMEOUT_MS (30 * 60 * 1000)
 
 #define ISSUE_CHUNK_PROMPTS 64
 #define MAX_PAIRS 256
@@ -827,13 +834,217 @@ static float *evalset_embed(struct sampler *s, struct evalset_pool *ep, int *dim
     return x;
 }
 
+/* ---- hard eval sets: difficulty from the judge model ---- */
+
+struct difficulty_report {
+    size_t candidates; /* hard candidates considered */
+    size_t supplied;   /* with a difficulty field (it wins) */
+    size_t cached;     /* answers taken from CF difficulty */
+    size_t scored;     /* new calls that returned a rating */
+    size_t unscorable; /* no valid [[N]] (new or cached): not candidates */
+    size_t failed;     /* calls that failed after the backend's retries */
+    size_t unrated;    /* no field and no difficulty model */
+};
+
+static char *diff_key(const char *model, const char *prompt_id)
+{
+    return arena_xasprintf("%s/%s", model, prompt_id);
+}
+
+/* 1 = a score, 0 = cached unscorable (reason filled), -1 = not cached. */
+static int diff_cache_get(struct sampler *s, const char *model, const char *prompt_id,
+                          double *score, char *reason, size_t reason_size)
+{
+    char *key = diff_key(model, prompt_id), *v = NULL;
+    size_t len = 0;
+    int rc = -1;
+    if (arena_store_get(s->store, CF_DIFF, key, strlen(key), &v, &len) == ARENA_ERR_OK) {
+        json_t *o = json_loadb(v, len, 0, NULL);
+        json_t *sc = json_object_get(o, "score");
+        const char *why = json_string_value(json_object_get(o, "unscorable"));
+        if (json_is_number(sc) && json_number_value(sc) >= 0 && json_number_value(sc) <= 10) {
+            *score = json_number_value(sc);
+            rc = 1;
+        } else if (why) {
+            snprintf(reason, reason_size, "%s", why);
+            rc = 0;
+        }
+        json_decref(o);
+    }
+    free(v);
+    free(key);
+    return rc;
+}
+
+static void diff_cache_put(struct arena_batch *b, const char *model,
+                           const struct sampler_difficulty_job *j)
+{
+    json_t *o = j->state == SAMPLER_DIFFICULTY_SCORED ? json_pack("{s:f}", "score", j->score)
+                                                      : json_pack("{s:s}", "unscorable", j->reason);
+    json_object_set_new(o, "at_ms", json_integer(arena_now_ms()));
+    char *v = json_dumps(o, JSON_COMPACT);
+    char *key = diff_key(model, j->prompt_id);
+    arena_batch_put(b, CF_DIFF, key, strlen(key), v, strlen(v));
+    free(key);
+    free(v);
+    json_decref(o);
+}
+
+/* A pool holding only the difficulty model (the other models' backends are not needed here). */
+static struct arena_llm_pool *difficulty_pool(struct sampler *s, char *errstr, size_t errstr_size)
+{
+    const struct arena_config *cfg = s->svc->cfg;
+    const struct arena_model_cfg *mc = arena_config_model(cfg, cfg->sampler.difficulty_model);
+    if (!mc) {
+        arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                      "sampler.difficulty_model: '%s' is not a configured model",
+                      cfg->sampler.difficulty_model);
+        return NULL;
+    }
+    struct arena_config one = *cfg;
+    one.models = (struct arena_model_cfg *)mc;
+    one.n_models = 1;
+    return arena_llm_pool_new(&one, s->svc->metrics, errstr, errstr_size);
+}
+
+/* Fill in the difficulty of the hard candidates that have none: the cache, else the difficulty
+ * model (one concurrent batch). Every answer is cached, also when the build then fails. */
+static arena_err_t evalset_difficulty(struct sampler *s, struct evalset_pool *ep,
+                                      const struct sampler_evalset_opts *eo, int64_t deadline_ms,
+                                      struct difficulty_report *r, char *errstr, size_t errstr_size)
+{
+    const char *model = s->svc->cfg->sampler.difficulty_model;
+    size_t *cand = NULL, nc = 0;
+    arena_err_t err =
+        sampler_evalset_hard_candidates(ep->items, ep->n, eo, &cand, &nc, errstr, errstr_size);
+    if (err != ARENA_ERR_OK) {
+        return err;
+    }
+    r->candidates = nc;
+    struct sampler_difficulty_job *jobs = arena_xcalloc(nc ? nc : 1, sizeof(*jobs));
+    size_t *job_item = arena_xcalloc(nc ? nc : 1, sizeof(size_t));
+    size_t nj = 0;
+    for (size_t i = 0; i < nc; i++) {
+        struct sampler_evalset_item *it = &ep->items[cand[i]];
+        double score;
+        char reason[200];
+        if (it->has_difficulty) {
+            r->supplied++;
+            continue;
+        }
+        if (!*model) {
+            r->unrated++;
+            continue;
+        }
+        int hit = diff_cache_get(s, model, it->prompt_id, &score, reason, sizeof(reason));
+        if (hit >= 0) {
+            r->cached++;
+            if (hit == 1) {
+                it->has_difficulty = true;
+                it->difficulty = score;
+                it->difficulty_by = model;
+            } else {
+                r->unscorable++;
+            }
+            continue;
+        }
+        jobs[nj].prompt_id = it->prompt_id;
+        jobs[nj].text = it->text;
+        job_item[nj] = cand[i];
+        nj++;
+    }
+    free(cand);
+    if (nj > 0) {
+        struct arena_llm_pool *pool = difficulty_pool(s, errstr, errstr_size);
+        if (!pool) {
+            free(jobs);
+            free(job_item);
+            return ARENA_ERR_CONFIG;
+        }
+        struct sampler_difficulty_opts so = {
+            .model = model, .deadline_ms = deadline_ms, .stop = &arena_stop_requested};
+        char serr[256] = "";
+        int64_t t0 = arena_mono_ms();
+        err = sampler_difficulty_score(pool, &so, jobs, nj, serr, sizeof(serr));
+        arena_llm_pool_destroy(pool); /* drops calls still outstanding after a timeout or stop */
+        struct arena_batch *b = arena_batch_new();
+        size_t answered = 0;
+        const char *last_failure = "";
+        for (size_t j = 0; j < nj; j++) {
+            struct sampler_difficulty_job *jb = &jobs[j];
+            struct sampler_evalset_item *it = &ep->items[job_item[j]];
+            switch (jb->state) {
+            case SAMPLER_DIFFICULTY_SCORED:
+                it->has_difficulty = true;
+                it->difficulty = jb->score;
+                it->difficulty_by = model;
+                r->scored++;
+                diff_cache_put(b, model, jb);
+                answered++;
+                break;
+            case SAMPLER_DIFFICULTY_UNSCORABLE:
+                r->unscorable++;
+                diff_cache_put(b, model, jb);
+                answered++;
+                ARENA_WARN("event=difficulty_unscorable prompt_id=%s model=%s reason=\"%s\"",
+                           jb->prompt_id, model, jb->reason);
+                break;
+            case SAMPLER_DIFFICULTY_FAILED:
+                r->failed++;
+                last_failure = jb->reason;
+                ARENA_WARN("event=difficulty_failed prompt_id=%s model=%s err=\"%s\"",
+                           jb->prompt_id, model, jb->reason);
+                break;
+            default:
+                break;
+            }
+        }
+        char werr[256];
+        arena_err_t cerr = arena_store_write(s->store, b, false, werr, sizeof(werr));
+        arena_batch_destroy(b);
+        ARENA_INFO("event=difficulty_scored model=%s requests=%zu scored=%zu unscorable=%zu "
+                   "failed=%zu ms=%lld",
+                   model, nj, r->scored, r->unscorable, r->failed,
+                   (long long)(arena_mono_ms() - t0));
+        if (cerr != ARENA_ERR_OK) {
+            arena_service_error(s->svc, "state write failed (difficulty cache): %s", werr);
+            err = arena_err_set(errstr, errstr_size, cerr, "state write failed: %s", werr);
+        } else if (err != ARENA_ERR_OK) {
+            err = arena_err_set(errstr, errstr_size, err,
+                                "difficulty model %s: %s after %zu of %zu prompts (the answers "
+                                "so far are cached: build again to go on)",
+                                model, serr, answered, nj);
+        } else if (r->failed > 0) {
+            err = arena_err_set(errstr, errstr_size, ARENA_ERR_BACKEND,
+                                "difficulty model %s: %zu of %zu calls failed (last: %s); the "
+                                "%zu answers are cached: build again to retry the rest",
+                                model, r->failed, nj, last_failure, answered);
+        }
+    }
+    free(jobs);
+    free(job_item);
+    return err;
+}
+
+static void difficulty_report_json(json_t *o, const char *model, const struct difficulty_report *r)
+{
+    json_object_set_new(o, "difficulty_model", json_string(model));
+    json_object_set_new(o, "hard_candidates", json_integer((json_int_t)r->candidates));
+    json_object_set_new(o, "supplied", json_integer((json_int_t)r->supplied));
+    json_object_set_new(o, "scored", json_integer((json_int_t)r->scored));
+    json_object_set_new(o, "cached", json_integer((json_int_t)r->cached));
+    json_object_set_new(o, "unscorable", json_integer((json_int_t)r->unscorable));
+    json_object_set_new(o, "unrated", json_integer((json_int_t)r->unrated));
+}
+
 static json_t *ctl_evalset_build(void *ctx, const char *cmd, json_t *args)
 {
     struct sampler *s = ctx;
     (void)cmd;
     const char *name = json_string_value(json_object_get(args, "name"));
     const char *mode = json_string_value(json_object_get(args, "mode"));
-    json_int_t k = 0, per = 0, top = 0, hpc = 0, seed = 0;
+    json_int_t k = 0, per = 0, top = 0, hpc = 0, seed = 0, timeout_ms = 0;
+    struct difficulty_report dr = {0};
     json_t *err = NULL;
     struct sampler_evalset_opts eo = {0};
     char errstr[512];
@@ -847,7 +1058,8 @@ static json_t *ctl_evalset_build(void *ctx, const char *cmd, json_t *args)
         !arg_int(args, "per_cluster", 2, 1, &per, &err) ||
         !arg_int(args, "top", 0, 0, &top, &err) ||
         !arg_int(args, "hard_per_cluster", 0, 0, &hpc, &err) ||
-        !arg_int(args, "seed", 42, 0, &seed, &err)) {
+        !arg_int(args, "seed", 42, 0, &seed, &err) ||
+        !arg_int(args, "timeout_ms", EVALSET_DEFAULT_TIMEOUT_MS, 1, &timeout_ms, &err)) {
         return err;
     }
     if (eo.kind != SAMPLER_EVALSET_DIVERSE && top < 1) {
@@ -900,6 +1112,10 @@ static json_t *ctl_evalset_build(void *ctx, const char *cmd, json_t *args)
         return ctl_error("clusters: %lld clusters for %zu candidate prompts", (long long)k, n);
     }
     int64_t t0 = arena_mono_ms();
+    /* the client waits timeout_ms for the reply: stop scoring in time to send one */
+    int64_t deadline =
+        t0 + (timeout_ms > 2 * EVALSET_REPLY_MARGIN_MS ? timeout_ms - EVALSET_REPLY_MARGIN_MS
+                                                       : timeout_ms / 2);
     int dim = 0;
     float *x = evalset_embed(s, &ep, &dim, errstr, sizeof(errstr));
     if (!x) {
@@ -921,6 +1137,12 @@ static json_t *ctl_evalset_build(void *ctx, const char *cmd, json_t *args)
     for (size_t i = 0; i < ep.n; i++) {
         ep.items[i].cluster = km.assign[i];
     }
+    if (eo.kind != SAMPLER_EVALSET_DIVERSE &&
+        evalset_difficulty(s, &ep, &eo, deadline, &dr, errstr, sizeof(errstr)) != ARENA_ERR_OK) {
+        sampler_kmeans_result_fini(&km);
+        evalset_pool_fini(&ep);
+        return ctl_error("%s", errstr);
+    }
     size_t *sel = NULL, n_sel = 0;
     if (sampler_evalset_select(ep.items, ep.n, &eo, &sel, &n_sel, errstr, sizeof(errstr)) !=
         ARENA_ERR_OK) {
@@ -932,7 +1154,10 @@ static json_t *ctl_evalset_build(void *ctx, const char *cmd, json_t *args)
         free(sel);
         sampler_kmeans_result_fini(&km);
         evalset_pool_fini(&ep);
-        return ctl_error("no prompt selected (mode hard needs prompts with a difficulty field)");
+        return ctl_error("no prompt selected: of %zu hard candidates %zu have a difficulty "
+                         "field, %zu are unscorable and %zu unrated (mode hard needs a "
+                         "difficulty field or sampler.difficulty_model)",
+                         dr.candidates, dr.supplied, dr.unscorable, dr.unrated);
     }
     /* version, JSONL, marks */
     char vkey[80], set_id[96], key[112];
@@ -966,6 +1191,10 @@ static json_t *ctl_evalset_build(void *ctx, const char *cmd, json_t *args)
         json_object_set_new(
             info, "embeddings",
             json_string(s->embedder ? sampler_embedder_name(s->embedder) : "tfidf"));
+        if (eo.kind != SAMPLER_EVALSET_DIVERSE) {
+            json_object_set_new(info, "hard_per_cluster", json_integer(hpc));
+            difficulty_report_json(info, s->svc->cfg->sampler.difficulty_model, &dr);
+        }
         json_object_set_new(info, "created_at_ms", json_integer(arena_now_ms()));
         char *itext = json_dumps(info, JSON_COMPACT);
         snprintf(key, sizeof(key), "i/%s", set_id);
@@ -993,8 +1222,10 @@ static json_t *ctl_evalset_build(void *ctx, const char *cmd, json_t *args)
             json_object_set_new(info, "ms", json_integer(arena_mono_ms() - t0));
             json_object_set_new(info, "iterations", json_integer(km.iterations));
             reply = info;
-            ARENA_INFO("event=evalset_built id=%s mode=%s items=%zu candidates=%zu clusters=%lld",
-                       set_id, sampler_evalset_kind_name(eo.kind), n_sel, ep.n, (long long)k);
+            ARENA_INFO("event=evalset_built id=%s mode=%s items=%zu candidates=%zu clusters=%lld "
+                       "scored=%zu cached=%zu unscorable=%zu",
+                       set_id, sampler_evalset_kind_name(eo.kind), n_sel, ep.n, (long long)k,
+                       dr.scored, dr.cached, dr.unscorable);
         }
         arena_batch_destroy(b);
     }
@@ -1275,6 +1506,18 @@ struct sampler *sampler_new(struct arena_service *svc, char *errstr, size_t errs
         return NULL;
     }
     s->n_rounds = (uint32_t)cfg->sampler.rounds;
+    if (*cfg->sampler.difficulty_model) {
+        const struct arena_model_cfg *dm = arena_config_model(cfg, cfg->sampler.difficulty_model);
+        if (!dm || !strcmp(dm->backend, "replay")) {
+            arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                          "sampler.difficulty_model: expected a configured model with backend sim "
+                          "or openai, got '%s'%s",
+                          cfg->sampler.difficulty_model,
+                          dm ? " (backend replay: recorded answers cannot rate prompts)" : "");
+            sampler_destroy(s);
+            return NULL;
+        }
+    }
     if (strcmp(cfg->sampler.embeddings, "builtin") != 0) {
         const struct arena_model_cfg *em = arena_config_model(cfg, cfg->sampler.embeddings);
         if (!em || strcmp(em->backend, "openai") != 0) {
