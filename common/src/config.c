@@ -446,16 +446,6 @@ static struct arena_model_cfg *model_add(struct arena_config *cfg)
     return m;
 }
 
-static struct arena_model_cfg *model_find(struct arena_config *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->n_models; i++) {
-        if (strcmp(cfg->models[i].name, name) == 0) {
-            return &cfg->models[i];
-        }
-    }
-    return NULL;
-}
-
 static struct arena_config *config_new(void)
 {
     struct arena_config *cfg = arena_xcalloc(1, sizeof(*cfg));
@@ -524,11 +514,14 @@ static bool is_null(const yaml_node_t *n)
            strcmp(v, "NULL") == 0;
 }
 
-/* Mapping key must be a scalar, unique in its mapping. */
-static arena_err_t check_key(struct yctx *y, yaml_node_t *map, yaml_node_pair_t *pair,
-                             const char *prefix)
+/* One pair of a mapping: its key must be a scalar, unique in the mapping. Fills *kn_out and
+ * *vn_out (the value may be NULL). */
+static arena_err_t map_pair(struct yctx *y, yaml_node_t *map, yaml_node_pair_t *pair,
+                            const char *prefix, yaml_node_t **kn_out, yaml_node_t **vn_out)
 {
     yaml_node_t *kn = yaml_document_get_node(y->doc, pair->key);
+    *kn_out = kn;
+    *vn_out = yaml_document_get_node(y->doc, pair->value);
     if (!kn || kn->type != YAML_SCALAR_NODE) {
         return arena_err_set(y->errstr, y->errstr_size, ARENA_ERR_CONFIG,
                              "%s (line %d): keys must be scalars", prefix[0] ? prefix : "top level",
@@ -585,24 +578,34 @@ static arena_err_t apply_node(struct yctx *y, void *base, const struct cfg_key *
     return set_field(base, k, name, where, v, y->errstr, y->errstr_size);
 }
 
-static arena_err_t load_section(struct yctx *y, const char *sec, yaml_node_t *map)
+/* A section's node: null (nothing to load, *skip) or of `type`; else an error
+ * "<what> (line N): expected <expected>, got <kind>". */
+static arena_err_t section_node(struct yctx *y, yaml_node_t *n, yaml_node_type_t type,
+                                const char *what, const char *expected, bool *skip)
 {
-    if (is_null(map)) {
+    *skip = !n || is_null(n);
+    if (*skip || n->type == type) {
         return ARENA_ERR_OK;
     }
-    if (map->type != YAML_MAPPING_NODE) {
-        return arena_err_set(y->errstr, y->errstr_size, ARENA_ERR_CONFIG,
-                             "%s (line %d): expected a mapping, got %s", sec, line_of(map),
-                             node_kind(map));
+    return arena_err_set(y->errstr, y->errstr_size, ARENA_ERR_CONFIG,
+                         "%s (line %d): expected %s, got %s", what, line_of(n), expected,
+                         node_kind(n));
+}
+
+static arena_err_t load_section(struct yctx *y, const char *sec, yaml_node_t *map)
+{
+    bool skip;
+    arena_err_t err = section_node(y, map, YAML_MAPPING_NODE, sec, "a mapping", &skip);
+    if (err || skip) {
+        return err;
     }
     for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
          pr++) {
-        arena_err_t rc = check_key(y, map, pr, sec);
+        yaml_node_t *kn, *vn;
+        arena_err_t rc = map_pair(y, map, pr, sec, &kn, &vn);
         if (rc) {
             return rc;
         }
-        yaml_node_t *kn = yaml_document_get_node(y->doc, pr->key);
-        yaml_node_t *vn = yaml_document_get_node(y->doc, pr->value);
         char name[256];
         snprintf(name, sizeof(name), "%s.%s", sec, scalar(kn));
         const struct cfg_key *k = find_key(sec, scalar(kn));
@@ -620,22 +623,19 @@ static arena_err_t load_section(struct yctx *y, const char *sec, yaml_node_t *ma
 
 static arena_err_t load_kafka(struct yctx *y, yaml_node_t *map)
 {
-    if (is_null(map)) {
-        return ARENA_ERR_OK;
-    }
-    if (map->type != YAML_MAPPING_NODE) {
-        return arena_err_set(y->errstr, y->errstr_size, ARENA_ERR_CONFIG,
-                             "kafka (line %d): expected a mapping of librdkafka properties, got %s",
-                             line_of(map), node_kind(map));
+    bool skip;
+    arena_err_t err = section_node(y, map, YAML_MAPPING_NODE, "kafka",
+                                   "a mapping of librdkafka properties", &skip);
+    if (err || skip) {
+        return err;
     }
     for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
          pr++) {
-        arena_err_t rc = check_key(y, map, pr, "kafka");
+        yaml_node_t *kn, *vn;
+        arena_err_t rc = map_pair(y, map, pr, "kafka", &kn, &vn);
         if (rc) {
             return rc;
         }
-        yaml_node_t *kn = yaml_document_get_node(y->doc, pr->key);
-        yaml_node_t *vn = yaml_document_get_node(y->doc, pr->value);
         if (!*scalar(kn)) {
             return arena_err_set(y->errstr, y->errstr_size, ARENA_ERR_CONFIG,
                                  "kafka (line %d): empty property name", line_of(kn));
@@ -652,13 +652,10 @@ static arena_err_t load_kafka(struct yctx *y, yaml_node_t *map)
 
 static arena_err_t load_models(struct yctx *y, yaml_node_t *seq)
 {
-    if (is_null(seq)) {
-        return ARENA_ERR_OK;
-    }
-    if (seq->type != YAML_SEQUENCE_NODE) {
-        return arena_err_set(y->errstr, y->errstr_size, ARENA_ERR_CONFIG,
-                             "models (line %d): expected a list of models, got %s", line_of(seq),
-                             node_kind(seq));
+    bool skip;
+    arena_err_t err = section_node(y, seq, YAML_SEQUENCE_NODE, "models", "a list of models", &skip);
+    if (err || skip) {
+        return err;
     }
     size_t idx = 0;
     for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
@@ -675,12 +672,11 @@ static arena_err_t load_models(struct yctx *y, yaml_node_t *seq)
         struct arena_model_cfg *m = model_add(y->cfg);
         for (yaml_node_pair_t *pr = mn->data.mapping.pairs.start; pr < mn->data.mapping.pairs.top;
              pr++) {
-            arena_err_t rc = check_key(y, mn, pr, prefix);
+            yaml_node_t *kn, *vn;
+            arena_err_t rc = map_pair(y, mn, pr, prefix, &kn, &vn);
             if (rc) {
                 return rc;
             }
-            yaml_node_t *kn = yaml_document_get_node(y->doc, pr->key);
-            yaml_node_t *vn = yaml_document_get_node(y->doc, pr->value);
             char name[256];
             snprintf(name, sizeof(name), "%s.%s", prefix, scalar(kn));
             const struct cfg_key *k = find_model_key(scalar(kn));
@@ -718,22 +714,19 @@ static arena_err_t load_models(struct yctx *y, yaml_node_t *seq)
 static arena_err_t load_doc(struct yctx *y)
 {
     yaml_node_t *root = yaml_document_get_root_node(y->doc);
-    if (!root || is_null(root)) {
-        return ARENA_ERR_OK; /* empty file: defaults */
-    }
-    if (root->type != YAML_MAPPING_NODE) {
-        return arena_err_set(y->errstr, y->errstr_size, ARENA_ERR_CONFIG,
-                             "top level (line %d): expected a mapping of sections, got %s",
-                             line_of(root), node_kind(root));
+    bool skip; /* an empty file: defaults */
+    arena_err_t err =
+        section_node(y, root, YAML_MAPPING_NODE, "top level", "a mapping of sections", &skip);
+    if (err || skip) {
+        return err;
     }
     for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
          pr++) {
-        arena_err_t rc = check_key(y, root, pr, "");
+        yaml_node_t *kn, *vn;
+        arena_err_t rc = map_pair(y, root, pr, "", &kn, &vn);
         if (rc) {
             return rc;
         }
-        yaml_node_t *kn = yaml_document_get_node(y->doc, pr->key);
-        yaml_node_t *vn = yaml_document_get_node(y->doc, pr->value);
         const char *key = scalar(kn);
         if (strcmp(key, "kafka") == 0) {
             rc = load_kafka(y, vn);
@@ -823,18 +816,55 @@ static void lower_copy(const char *in, char *out, size_t outn)
     out[j] = '\0';
 }
 
+/* ---- setting one key by name (environment and --set) ---------------------------------------- */
+
+/* `key` of section `sec` (NULL = top level); an unknown key is an error naming it and `where`. */
+static arena_err_t set_section_key(struct arena_config *cfg, const char *sec, const char *key,
+                                   const char *where, const char *val, char *errstr,
+                                   size_t errstr_size)
+{
+    char name[300];
+    snprintf(name, sizeof(name), "%s%s%s", sec ? sec : "", sec ? "." : "", key);
+    const struct cfg_key *k = !sec || is_section(sec) ? find_key(sec, key) : NULL;
+    if (!k) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG, "unknown key '%s' (%s)", name,
+                             where);
+    }
+    return set_field(cfg, k, name, where, val, errstr, errstr_size);
+}
+
+/* A settable model key (every model key but its name), or NULL. */
+static const struct cfg_key *model_settable_key(const char *key)
+{
+    const struct cfg_key *k = find_model_key(key);
+    return k && strcmp(k->key, "name") != 0 ? k : NULL;
+}
+
+/* `key` of model m; an unknown key is an error naming models.<name>.<key> and `where`. */
+static arena_err_t set_model_key(struct arena_model_cfg *m, const char *key, const char *where,
+                                 const char *val, char *errstr, size_t errstr_size)
+{
+    char name[512];
+    snprintf(name, sizeof(name), "models.%s.%s", m->name, key);
+    const struct cfg_key *k = model_settable_key(key);
+    if (!k) {
+        return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG, "unknown key '%s' (%s)", name,
+                             where);
+    }
+    return set_field(m, k, name, where, val, errstr, errstr_size);
+}
+
 static arena_err_t apply_env_var(struct arena_config *cfg, const char *var, const char *val,
                                  char *errstr, size_t errstr_size)
 {
-    char where[300], name[300], low[256];
+    char where[300], low[256];
     snprintf(where, sizeof(where), "env %s", var);
     if (strncmp(var, "ARENA_", 6) != 0) {
         return ARENA_ERR_OK;
     }
     const char *rest = var + 6;
     if (strcmp(rest, "LOG_LEVEL") == 0) {
-        return set_field(cfg, find_key(NULL, "log_level"), "log_level", where, val, errstr,
-                         errstr_size);
+        return set_section_key(cfg, NULL, "log_level", where, val, errstr, errstr_size);
     }
     if (strncmp(rest, "KAFKA_", 6) == 0 && rest[6]) {
         lower_copy(rest + 6, low, sizeof(low));
@@ -847,6 +877,7 @@ static arena_err_t apply_env_var(struct arena_config *cfg, const char *var, cons
         return ARENA_ERR_OK;
     }
     if (strncmp(rest, "MODELS_", 7) == 0) {
+        /* names may hold '_' themselves: the first model whose name and key both match */
         const char *mrest = rest + 7;
         for (size_t i = 0; i < cfg->n_models; i++) {
             char up[256];
@@ -854,10 +885,8 @@ static arena_err_t apply_env_var(struct arena_config *cfg, const char *var, cons
             size_t ul = strlen(up);
             if (strncmp(mrest, up, ul) == 0 && mrest[ul] == '_' && mrest[ul + 1]) {
                 lower_copy(mrest + ul + 1, low, sizeof(low));
-                const struct cfg_key *k = find_model_key(low);
-                if (k && strcmp(k->key, "name") != 0) {
-                    snprintf(name, sizeof(name), "models.%s.%s", cfg->models[i].name, low);
-                    return set_field(&cfg->models[i], k, name, where, val, errstr, errstr_size);
+                if (model_settable_key(low)) {
+                    return set_model_key(&cfg->models[i], low, where, val, errstr, errstr_size);
                 }
             }
         }
@@ -872,13 +901,7 @@ static arena_err_t apply_env_var(struct arena_config *cfg, const char *var, cons
         size_t ul = strlen(up);
         if (strncmp(rest, up, ul) == 0 && rest[ul] == '_') {
             lower_copy(rest + ul + 1, low, sizeof(low));
-            snprintf(name, sizeof(name), "%s.%s", sections[s], low);
-            const struct cfg_key *k = find_key(sections[s], low);
-            if (!k) {
-                return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG, "unknown key '%s' (%s)",
-                                     name, where);
-            }
-            return set_field(cfg, k, name, where, val, errstr, errstr_size);
+            return set_section_key(cfg, sections[s], low, where, val, errstr, errstr_size);
         }
     }
     return ARENA_ERR_OK; /* other ARENA_* variables (test harness, tools) are not config */
@@ -965,10 +988,7 @@ arena_err_t arena_config_set(struct arena_config *cfg, const char *assignment, c
     arena_err_t rc;
     char *dot = strchr(path, '.');
     if (!dot) {
-        const struct cfg_key *k = find_key(NULL, path);
-        rc = k ? set_field(cfg, k, path, "--set", val, errstr, errstr_size)
-               : arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG, "unknown key '%s' (--set)",
-                               path);
+        rc = set_section_key(cfg, NULL, path, "--set", val, errstr, errstr_size);
         goto out;
     }
     *dot = '\0';
@@ -992,30 +1012,15 @@ arena_err_t arena_config_set(struct arena_config *cfg, const char *assignment, c
             goto out;
         }
         *kdot = '\0';
-        struct arena_model_cfg *m = model_find(cfg, dot + 1);
-        const struct cfg_key *k = find_model_key(kdot + 1);
-        char name[512];
-        snprintf(name, sizeof(name), "models.%s.%s", dot + 1, kdot + 1);
-        if (!m) {
-            rc = arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
-                               "%s (--set): no model named '%s'", name, dot + 1);
-        } else if (!k || strcmp(k->key, "name") == 0) {
-            rc = arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG, "unknown key '%s' (--set)",
-                               name);
-        } else {
-            rc = set_field(m, k, name, "--set", val, errstr, errstr_size);
-        }
+        /* cfg is ours to change: the lookup is shared with the const public accessor */
+        struct arena_model_cfg *m = (struct arena_model_cfg *)arena_config_model(cfg, dot + 1);
+        rc = m ? set_model_key(m, kdot + 1, "--set", val, errstr, errstr_size)
+               : arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                               "models.%s.%s (--set): no model named '%s'", dot + 1, kdot + 1,
+                               dot + 1);
         goto out;
     }
-    const struct cfg_key *k = is_section(sec) ? find_key(sec, key) : NULL;
-    if (!k) {
-        rc = arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG, "unknown key '%s.%s' (--set)",
-                           sec, key);
-        goto out;
-    }
-    char name[300];
-    snprintf(name, sizeof(name), "%s.%s", sec, key);
-    rc = set_field(cfg, k, name, "--set", val, errstr, errstr_size);
+    rc = set_section_key(cfg, sec, key, "--set", val, errstr, errstr_size);
 out:
     free(path);
     return rc;
