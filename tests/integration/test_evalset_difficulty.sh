@@ -171,22 +171,26 @@ questions() {
 import json, re, sys
 print(" ".join(str(n) for n in sorted(int(re.match(r"Question (\d+):", json.loads(l)["prompt"]).group(1)) for l in open(sys.argv[1]))))' "$1"
 }
-# field FILE KEY: a field of the set'"'"'s info in `evalset list` JSON
-info() { # SAMPLER SETID KEY
+# info SAMPLER SETID KEY: a field of the set's info (evalset_list)
+info() {
     local v="CTL_$1"
     ARENA_SAMPLER_CONTROL="${!v}" "$BIN/arenactl" ctl sampler '{"cmd":"evalset_list"}' |
         python3 -c "import json,sys; print(next(s for s in json.load(sys.stdin)['evalsets'] if s['id']=='$2')['$3'])"
 }
 EXPECT="0 1 2 3 4 5 6 7"
+# build_hard SAMPLER: the hard build of (a) and (b), exported; its questions must be EXPECT
+build_hard() {
+    evalset "$1" build --name hard --mode hard --clusters 3 --top 8 --seed 4 >"$WORK/$1.out" 2>&1 ||
+        die "build on sampler $1: $(cat "$WORK/$1.out")"
+    cat "$WORK/$1.out"
+    evalset "$1" export hard >"$WORK/$1.jsonl" || fail "export $1"
+    [ "$(questions "$WORK/$1.jsonl")" = "$EXPECT" ] ||
+        fail "sampler $1 hard set: questions $(questions "$WORK/$1.jsonl"), expected $EXPECT"
+}
 
 # ---- (a) sim difficulty model ----
 start_sampler a1
-evalset a1 build --name hard --mode hard --clusters 3 --top 8 --seed 4 >"$WORK/a1.out" 2>&1 ||
-    die "build (sim): $(cat "$WORK/a1.out")"
-cat "$WORK/a1.out"
-evalset a1 export hard >"$WORK/a1.jsonl" || fail "export a1"
-[ "$(questions "$WORK/a1.jsonl")" = "$EXPECT" ] ||
-    fail "sim hard set: questions $(questions "$WORK/a1.jsonl"), expected $EXPECT"
+build_hard a1
 [ "$(info a1 hard@v1 difficulty_model)" = judge-sim ] || fail "difficulty_model not reported"
 [ "$(info a1 hard@v1 supplied)" = 2 ] || fail "supplied: $(info a1 hard@v1 supplied), expected 2"
 [ "$(info a1 hard@v1 scored)" = 58 ] || fail "scored: $(info a1 hard@v1 scored), expected 58"
@@ -210,12 +214,7 @@ grep -E "^hard@v2 .* 0 +52 +0 +judge-sim$" "$WORK/list.txt" >/dev/null ||
 # ---- (b) openai backend over real HTTP ----
 curl -sf -X POST "$FAKE_URL/stats/reset" >/dev/null || die "fake stats reset"
 start_sampler b ARENA_SAMPLER_DIFFICULTY_MODEL=judge-http
-evalset b build --name hard --mode hard --clusters 3 --top 8 --seed 4 >"$WORK/b.out" 2>&1 ||
-    die "build (openai): $(cat "$WORK/b.out")"
-cat "$WORK/b.out"
-evalset b export hard >"$WORK/b.jsonl" || fail "export b"
-[ "$(questions "$WORK/b.jsonl")" = "$EXPECT" ] ||
-    fail "openai hard set: questions $(questions "$WORK/b.jsonl"), expected $EXPECT"
+build_hard b
 [ "$(fake_stat requests)" = 58 ] || fail "fake-openai served $(fake_stat requests) requests, expected 58"
 [ "$(info b hard@v1 scored)" = 54 ] || fail "openai scored $(info b hard@v1 scored), expected 54"
 [ "$(info b hard@v1 unscorable)" = 4 ] || fail "openai unscorable $(info b hard@v1 unscorable), expected 4"
