@@ -254,24 +254,18 @@ static const char *shorten(const char *v, char *tmp, size_t tmpn)
     return tmp;
 }
 
-static const char *type_what(enum cfg_type t)
-{
-    switch (t) {
-    case CFG_INT:
-        return "an integer";
-    case CFG_U64:
-        return "a non-negative integer";
-    case CFG_DOUBLE:
-        return "a number";
-    case CFG_BOOL:
-        return "a boolean (true/false)";
-    case CFG_STRLIST:
-        return "a list of strings";
-    case CFG_STR:
-        break;
-    }
-    return "a string";
-}
+/* per type: its name in the reference table, and what an error says was expected */
+static const struct {
+    const char *name;
+    const char *what;
+} cfg_types[] = {
+    [CFG_STR] = {"string", "a string"},
+    [CFG_INT] = {"int", "an integer"},
+    [CFG_U64] = {"uint64", "a non-negative integer"},
+    [CFG_DOUBLE] = {"number", "a number"},
+    [CFG_BOOL] = {"bool", "a boolean (true/false)"},
+    [CFG_STRLIST] = {"list", "a list of strings"},
+};
 
 static int parse_bool(const char *v, bool *out)
 {
@@ -353,7 +347,7 @@ static arena_err_t set_field(void *base, const struct cfg_key *k, const char *na
     }
 bad:
     return arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG, "%s (%s): expected %s, got '%s'",
-                         name, where, type_what(k->type), shorten(v, tmp, sizeof(tmp)));
+                         name, where, cfg_types[k->type].what, shorten(v, tmp, sizeof(tmp)));
 }
 
 static void free_fields(void *base, const struct cfg_key *keys, size_t n)
@@ -562,7 +556,7 @@ static arena_err_t apply_node(struct yctx *y, void *base, const struct cfg_key *
     }
     if (vn->type != YAML_SCALAR_NODE) {
         return arena_err_set(y->errstr, y->errstr_size, ARENA_ERR_CONFIG,
-                             "%s (%s): expected %s, got %s", name, where, type_what(k->type),
+                             "%s (%s): expected %s, got %s", name, where, cfg_types[k->type].what,
                              node_kind(vn));
     }
     const char *v = scalar(vn);
@@ -572,7 +566,7 @@ static arena_err_t apply_node(struct yctx *y, void *base, const struct cfg_key *
         } else {
             return arena_err_set(y->errstr, y->errstr_size, ARENA_ERR_CONFIG,
                                  "%s (%s): expected %s, got an empty value", name, where,
-                                 type_what(k->type));
+                                 cfg_types[k->type].what);
         }
     }
     return set_field(base, k, name, where, v, y->errstr, y->errstr_size);
@@ -1502,25 +1496,6 @@ const struct arena_svc_cfg *arena_config_svc(const struct arena_config *cfg, con
     return NULL;
 }
 
-static const char *type_name(enum cfg_type t)
-{
-    switch (t) {
-    case CFG_STR:
-        return "string";
-    case CFG_INT:
-        return "int";
-    case CFG_U64:
-        return "uint64";
-    case CFG_DOUBLE:
-        return "number";
-    case CFG_BOOL:
-        return "bool";
-    case CFG_STRLIST:
-        return "list";
-    }
-    return "?";
-}
-
 /* Markdown-safe cell text: '|' escaped */
 static void md_cell(struct arena_buf *b, const char *s)
 {
@@ -1536,7 +1511,7 @@ static void md_cell(struct arena_buf *b, const char *s)
 static void reference_row(struct arena_buf *b, const char *prefix, const struct cfg_key *k)
 {
     arena_buf_printf(b, "| `%s%s%s%s` | %s | ", prefix, k->section ? k->section : "",
-                     k->section ? "." : "", k->key, type_name(k->type));
+                     k->section ? "." : "", k->key, cfg_types[k->type].name);
     if (*k->def) {
         arena_buf_puts(b, "`");
         md_cell(b, k->def);
