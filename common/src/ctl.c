@@ -29,6 +29,7 @@ struct arena_ctl {
     void *zap; /* ZAP handler (REP on inproc://zeromq.zap.01) when CURVE is on */
     unsigned char (*authorized)[32];
     size_t n_authorized;
+    uint64_t refused; /* handshakes refused by the ZAP handler */
     char endpoint[256];
     struct ctl_handler *handlers;
     size_t n_handlers;
@@ -106,10 +107,10 @@ arena_err_t arena_ctl_curve_read_keys(const char *path, char (**keys)[ARENA_CTL_
         char *end = nl ? nl : text + len;
         lineno++;
         char *a = line, *b = end;
-        while (a < b && strchr(" \t\r", *a)) {
+        while (a < b && (*a == ' ' || *a == '\t' || *a == '\r')) {
             a++;
         }
-        while (b > a && strchr(" \t\r", b[-1])) {
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r')) {
             b--;
         }
         line = nl ? nl + 1 : NULL;
@@ -151,6 +152,7 @@ arena_err_t arena_ctl_curve_read_keys(const char *path, char (**keys)[ARENA_CTL_
     ctl_wipe(text, len);
     free(text);
     if (err != ARENA_ERR_OK) {
+        ctl_wipe(*keys, *n * sizeof(**keys));
         free(*keys);
         *keys = NULL;
         *n = 0;
@@ -323,9 +325,11 @@ static void ctl_zap_answer(struct arena_ctl *c)
         snprintf(address, sizeof(address), "%.*s", (int)zmq_msg_size(&f[3]),
                  (const char *)zmq_msg_data(&f[3]));
     }
-    if (status[0] != '2') {
-        ARENA_WARN("event=ctl_auth_refused address=\"%s\" client_key=\"%s\" reason=\"%s\"", address,
-                   client, text);
+    /* the first refusals and then every 1000th: a client retrying in a loop cannot flood */
+    if (status[0] != '2' && (++c->refused <= 10 || c->refused % 1000 == 0)) {
+        ARENA_WARN("event=ctl_auth_refused address=\"%s\" client_key=\"%s\" reason=\"%s\" "
+                   "refused_total=%llu",
+                   address, client, text, (unsigned long long)c->refused);
     }
     if (nf >= 2) {
         zmq_send(c->zap, "1.0", 3, ZMQ_SNDMORE);
