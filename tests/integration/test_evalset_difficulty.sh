@@ -53,7 +53,9 @@ die() {
 export ARENA_BIN_DIR="$BIN"
 # shellcheck source=../support/devbroker.sh
 source "$ROOT/tests/support/devbroker.sh"
-devbroker_start "$WORK/broker" 2 || die "devbroker did not start"
+# one partition: every sampler's pool holds the prompts in the same order (k-means and the
+# random draws depend on it), so two samplers must build byte-identical sets
+devbroker_start "$WORK/broker" 1 || die "devbroker did not start"
 
 "$FAKE" --port-file "$WORK/fake.port" --latency-ms 30 >"$WORK/fake.log" 2>&1 &
 FAKE_PID=$!
