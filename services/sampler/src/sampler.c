@@ -71,6 +71,14 @@ struct pending_prompts {
 };
 #define PENDING_MAX 1024 /* rebuild: prompts per offer_batch call */
 
+/* The prompt ids recorded (CF prompt_ids) by the WriteBatch being built: a repeat within one
+ * poll is an exact duplicate as it is across polls, whatever sampler.batch_size. */
+struct id_set {
+    uint64_t *hash; /* open addressing, 0 = empty slot */
+    char **id;
+    size_t cap, n; /* cap a power of two, n <= cap / 2 */
+};
+
 struct sampler {
     struct arena_service *svc;
     struct arena_store *store;
@@ -87,6 +95,7 @@ struct sampler {
     uint64_t pool_size, cursor, issued, done, dropped, duplicates;
     struct arena_batch *batch;
     struct pending_prompts pend;
+    struct id_set batch_ids;
     char (*done_ids)[33]; /* ids completed in the current batch */
     size_t n_done_ids, cap_done_ids;
     uint64_t decisions[SAMPLER_DECISION__COUNT];
@@ -246,6 +255,73 @@ static void prompts_flush(struct sampler *s, struct arena_batch *b)
     q->n = 0;
 }
 
+static uint64_t id_hash(const char *id)
+{
+    uint64_t h = arena_hash64(id, strlen(id), 0x1d5e7);
+    return h ? h : 1;
+}
+
+static bool id_set_has(const struct id_set *set, const char *id)
+{
+    uint64_t h = id_hash(id);
+    for (size_t i = h & (set->cap - 1); set->cap && set->hash[i]; i = (i + 1) & (set->cap - 1)) {
+        if (set->hash[i] == h && !strcmp(set->id[i], id)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void id_set_add(struct id_set *set, const char *id)
+{
+    if (2 * (set->n + 1) > set->cap) {
+        struct id_set old = *set;
+        set->cap = old.cap ? 2 * old.cap : 1024;
+        set->hash = arena_xcalloc(set->cap, sizeof(*set->hash));
+        set->id = arena_xcalloc(set->cap, sizeof(*set->id));
+        set->n = 0;
+        for (size_t i = 0; i < old.cap; i++) {
+            if (old.hash[i]) {
+                size_t j = old.hash[i] & (set->cap - 1);
+                while (set->hash[j]) {
+                    j = (j + 1) & (set->cap - 1);
+                }
+                set->hash[j] = old.hash[i];
+                set->id[j] = old.id[i];
+                set->n++;
+            }
+        }
+        free(old.hash);
+        free(old.id);
+    }
+    uint64_t h = id_hash(id);
+    size_t i = h & (set->cap - 1);
+    while (set->hash[i]) {
+        i = (i + 1) & (set->cap - 1);
+    }
+    set->hash[i] = h;
+    set->id[i] = arena_xstrdup(id);
+    set->n++;
+}
+
+static void id_set_clear(struct id_set *set)
+{
+    for (size_t i = 0; i < set->cap && set->n > 0; i++) {
+        if (set->hash[i]) {
+            free(set->id[i]);
+            set->hash[i] = 0;
+            set->n--;
+        }
+    }
+}
+
+static void id_set_fini(struct id_set *set)
+{
+    id_set_clear(set);
+    free(set->hash);
+    free(set->id);
+}
+
 /* Takes m: destroyed now or when the pending prompts are flushed. */
 static void on_prompt(struct sampler *s, struct arena_msg *m, struct arena_batch *b)
 {
@@ -261,7 +337,8 @@ static void on_prompt(struct sampler *s, struct arena_msg *m, struct arena_batch
         return;
     }
     const char *id = p->prompt_id;
-    if (arena_store_exists(s->store, CF_PROMPT_IDS, id, strlen(id))) {
+    if (id_set_has(&s->batch_ids, id) ||
+        arena_store_exists(s->store, CF_PROMPT_IDS, id, strlen(id))) {
         s->duplicates++;
         s->decisions[SAMPLER_DROP_EXACT_DUP]++;
         arena_metric_inc(s->m_decision[SAMPLER_DROP_EXACT_DUP]);
@@ -274,6 +351,7 @@ static void on_prompt(struct sampler *s, struct arena_msg *m, struct arena_batch
         sampler_pipeline_add_eval(s->pipeline, id, instruction_of(p));
         arena_batch_put(b, CF_EVAL, id, strlen(id), m->value, m->value_len);
     }
+    id_set_add(&s->batch_ids, id);
     pending_add(&s->pend, p, m);
 }
 
@@ -326,6 +404,7 @@ static int consume_batch(struct sampler *s, int wait_ms)
     int n = 0;
     arena_batch_clear(b);
     s->n_done_ids = 0;
+    id_set_clear(&s->batch_ids);
     while (n < max) {
         struct arena_msg *m = arena_consumer_poll(s->consumer, wait_ms);
         if (!m) {
@@ -1674,6 +1753,7 @@ void sampler_destroy(struct sampler *s)
     arena_store_close(s->store);
     arena_batch_destroy(s->batch);
     pending_fini(&s->pend);
+    id_set_fini(&s->batch_ids);
     sampler_pipeline_destroy(s->pipeline);
     sampler_embedder_destroy(s->embedder);
     if (s->feed_sock) {
