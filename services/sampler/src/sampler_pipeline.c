@@ -28,6 +28,15 @@ typedef char sampler_id[33];
  * on the bench's data 0.5 skips ~22% of the postings and verifies almost none */
 #define PL_SUFFIX_SHARE 0.5f
 
+/* What the embedding rule needs of one dim, in one place (one cache line per dim visited). */
+struct pl_dim {
+    uint32_t off, len; /* postings of a rare dim */
+    float lo, step;    /* weight = lo + q * step (quantised postings) */
+    float maxw;        /* largest |weight| in the postings */
+    int32_t common;    /* row of common_w, -1 = rare */
+    uint32_t pad[2];
+};
+
 struct pl_hit {
     uint32_t e; /* eval index */
     float s;    /* cosine >= decontam_threshold */
@@ -39,11 +48,11 @@ struct pl_scratch {
     float *acc; /* n_eval, zero between calls */
     uint32_t *touched;
     size_t eval_cap;
-    float *cand_s; /* dim, zero between calls: the candidate's weights on suffix dims */
+    float *cand_s; /* dim, zero between calls: the candidate's weights on its rare dims */
     size_t dim_cap;
     uint32_t *cidx; /* candidate's rare dims with postings */
     float *cval;
-    uint8_t *cbucket; /* log2 of the posting length; 255 = suffix (verified, not traversed) */
+    uint8_t *cbucket; /* log2 of the posting length */
     size_t ccap;
     uint32_t *cc_idx; /* candidate's common rows */
     float *cc_val;
@@ -103,20 +112,22 @@ struct sampler_pipeline {
     bool own_emb;
     size_t n_indexed; /* eval items in the inverted index; < n_eval -> rebuild */
     uint32_t dim;
-    uint32_t *post_off; /* dim + 1 */
-    uint32_t *post_eval;
-    float *post_w;
+    struct pl_dim *dims; /* dim + 1 */
+    /* postings of the rare dims: (eval << post_wbits) | quantised weight, 4 bytes each (the
+     * scan is memory-bound); weight ~= lo + q * step of the dim, error <= step / 2.
+     * Quantisation only loosens the pruning bound: every eval that may reach the threshold is
+     * scored exactly from ev_idx/ev_w */
+    uint32_t *post;
+    int post_wbits;
     /* dims held by many eval items ("common") are not traversed through postings: their
      * contribution is bounded by Cauchy-Schwarz and computed exactly only when the bound could
      * reach the threshold */
-    float *maxw;      /* dim: largest |weight| in the postings of a rare dim */
     uint32_t *ev_off; /* n_eval + 1: each eval's rare entries, for verification */
     uint32_t *ev_idx;
     float *ev_w;
-    int32_t *common_idx; /* dim -> row of common_w, -1 = rare */
-    float *common_w;     /* n_common * n_eval */
-    float *common_norm;  /* n_eval: norm of each eval vector restricted to common dims */
-    float *topk;         /* n_eval * k, descending */
+    float *common_w;    /* n_common * n_eval */
+    float *common_norm; /* n_eval: norm of each eval vector restricted to common dims */
+    float *topk;        /* n_eval * k, descending */
     int *topk_n;
     size_t n_common;
     uint64_t embed_errors;
@@ -268,24 +279,18 @@ void sampler_pipeline_add_eval(struct sampler_pipeline *p, const char *prompt_id
 
 static void index_free(struct sampler_pipeline *p)
 {
-    free(p->post_off);
-    free(p->post_eval);
-    free(p->post_w);
-    free(p->common_idx);
+    free(p->post);
+    free(p->dims);
+    p->dims = NULL;
     free(p->common_w);
     free(p->common_norm);
-    free(p->maxw);
     free(p->ev_off);
     free(p->ev_idx);
     free(p->ev_w);
-    p->maxw = NULL;
     p->ev_off = NULL;
     p->ev_idx = NULL;
     p->ev_w = NULL;
-    p->post_off = NULL;
-    p->post_eval = NULL;
-    p->post_w = NULL;
-    p->common_idx = NULL;
+    p->post = NULL;
     p->common_w = NULL;
     p->common_norm = NULL;
 }
@@ -312,50 +317,53 @@ static bool index_build(struct sampler_pipeline *p)
     }
     index_free(p);
     p->dim = dim;
-    p->post_off = arena_xcalloc((size_t)dim + 1, sizeof(uint32_t));
+    uint32_t *post_off = arena_xcalloc((size_t)dim + 1, sizeof(uint32_t));
     size_t total = 0;
     for (size_t i = 0; i < p->n_eval; i++) {
         for (uint32_t j = 0; j < v[i].nnz; j++) {
-            p->post_off[(v[i].idx ? v[i].idx[j] : j) + 1]++;
+            post_off[(v[i].idx ? v[i].idx[j] : j) + 1]++;
         }
         total += v[i].nnz;
     }
     for (uint32_t d = 0; d < dim; d++) {
-        p->post_off[d + 1] += p->post_off[d];
+        post_off[d + 1] += post_off[d];
     }
     uint32_t cutoff = (uint32_t)(p->n_eval / 8 > 64 ? p->n_eval / 8 : 64);
-    p->common_idx = arena_xmalloc(((size_t)dim + 1) * sizeof(int32_t));
+    int32_t *common_idx = arena_xmalloc(((size_t)dim + 1) * sizeof(int32_t));
     size_t n_common = 0;
     for (uint32_t d = 0; d < dim; d++) {
-        bool common = p->post_off[d + 1] - p->post_off[d] > cutoff;
-        p->common_idx[d] = common ? (int32_t)n_common++ : -1;
+        bool common = post_off[d + 1] - post_off[d] > cutoff;
+        common_idx[d] = common ? (int32_t)n_common++ : -1;
     }
     p->n_common = n_common;
     p->common_w = arena_xcalloc((n_common ? n_common : 1) * p->n_eval, sizeof(float));
     p->common_norm = arena_xcalloc(p->n_eval, sizeof(float));
     /* rare dims keep postings; rebuild offsets for them only */
-    memset(p->post_off, 0, ((size_t)dim + 1) * sizeof(uint32_t));
+    memset(post_off, 0, ((size_t)dim + 1) * sizeof(uint32_t));
     total = 0;
     for (size_t i = 0; i < p->n_eval; i++) {
         for (uint32_t j = 0; j < v[i].nnz; j++) {
             uint32_t d = v[i].idx ? v[i].idx[j] : j;
-            if (p->common_idx[d] < 0) {
-                p->post_off[d + 1]++;
+            if (common_idx[d] < 0) {
+                post_off[d + 1]++;
                 total++;
             }
         }
     }
     for (uint32_t d = 0; d < dim; d++) {
-        p->post_off[d + 1] += p->post_off[d];
+        post_off[d + 1] += post_off[d];
     }
-    p->post_eval = arena_xmalloc((total ? total : 1) * sizeof(uint32_t));
-    p->post_w = arena_xmalloc((total ? total : 1) * sizeof(float));
-    p->maxw = arena_xcalloc((size_t)dim + 1, sizeof(float));
+    p->post = arena_xmalloc((total ? total : 1) * sizeof(uint32_t));
+    float *post_lo = arena_xcalloc((size_t)dim + 1, sizeof(float));
+    float *post_step = arena_xcalloc((size_t)dim + 1, sizeof(float));
+    float *hi = arena_xcalloc((size_t)dim + 1, sizeof(float));
+    uint8_t *seen = arena_xcalloc((size_t)dim + 1, 1);
+    float *maxw = arena_xcalloc((size_t)dim + 1, sizeof(float));
     p->ev_off = arena_xmalloc((p->n_eval + 1) * sizeof(uint32_t));
     p->ev_idx = arena_xmalloc((total ? total : 1) * sizeof(uint32_t));
     p->ev_w = arena_xmalloc((total ? total : 1) * sizeof(float));
     uint32_t *fill = arena_xmalloc(((size_t)dim + 1) * sizeof(uint32_t));
-    memcpy(fill, p->post_off, ((size_t)dim + 1) * sizeof(uint32_t));
+    memcpy(fill, post_off, ((size_t)dim + 1) * sizeof(uint32_t));
     uint32_t ne = 0;
     for (size_t i = 0; i < p->n_eval; i++) {
         double cn = 0.0;
@@ -363,13 +371,18 @@ static bool index_build(struct sampler_pipeline *p)
         for (uint32_t j = 0; j < v[i].nnz; j++) {
             uint32_t d = v[i].idx ? v[i].idx[j] : j;
             float w = v[i].val[j];
-            if (p->common_idx[d] >= 0) {
-                p->common_w[(size_t)p->common_idx[d] * p->n_eval + i] = w;
+            if (common_idx[d] >= 0) {
+                p->common_w[(size_t)common_idx[d] * p->n_eval + i] = w;
                 cn += (double)w * w;
             } else {
-                p->post_eval[fill[d]] = (uint32_t)i;
-                p->post_w[fill[d]++] = w;
-                p->maxw[d] = fabsf(w) > p->maxw[d] ? fabsf(w) : p->maxw[d];
+                maxw[d] = fabsf(w) > maxw[d] ? fabsf(w) : maxw[d];
+                if (!seen[d] || w < post_lo[d]) {
+                    post_lo[d] = w;
+                }
+                if (!seen[d] || w > hi[d]) {
+                    hi[d] = w;
+                }
+                seen[d] = 1;
                 p->ev_idx[ne] = d;
                 p->ev_w[ne++] = w;
             }
@@ -378,6 +391,45 @@ static bool index_build(struct sampler_pipeline *p)
         sampler_vec_fini(&v[i]);
     }
     p->ev_off[p->n_eval] = ne;
+    /* the eval index takes the bits it needs, the weight the rest (22 bits for 1,000 evals) */
+    int ebits = 1;
+    while (ebits < 32 && ((size_t)1 << ebits) < p->n_eval) {
+        ebits++;
+    }
+    p->post_wbits = 32 - ebits;
+    uint32_t wmax = p->post_wbits > 0 ? (uint32_t)((1ull << p->post_wbits) - 1) : 0;
+    for (uint32_t d = 0; d < dim; d++) {
+        post_step[d] = wmax > 0 ? (hi[d] - post_lo[d]) / (float)wmax : 0.0f;
+    }
+    for (size_t i = 0; i < p->n_eval; i++) {
+        for (uint32_t q = p->ev_off[i]; q < p->ev_off[i + 1]; q++) {
+            uint32_t d = p->ev_idx[q];
+            float step = post_step[d];
+            float fq = step > 0.0f ? rintf((p->ev_w[q] - post_lo[d]) / step) : 0.0f;
+            uint32_t wq = fq <= 0.0f ? 0 : fq >= (float)wmax ? wmax : (uint32_t)fq;
+            p->post[fill[d]++] = p->post_wbits < 32 ? ((uint32_t)i << p->post_wbits) | wq : 0;
+        }
+    }
+    p->dims = arena_xmalloc(((size_t)dim + 1) * sizeof(*p->dims));
+    for (uint32_t d = 0; d <= dim; d++) {
+        struct pl_dim *pd = &p->dims[d];
+        memset(pd, 0, sizeof(*pd));
+        if (d < dim) {
+            pd->off = post_off[d];
+            pd->len = post_off[d + 1] - post_off[d];
+            pd->lo = post_lo[d];
+            pd->step = post_step[d];
+            pd->maxw = maxw[d];
+            pd->common = common_idx[d];
+        }
+    }
+    free(post_off);
+    free(common_idx);
+    free(maxw);
+    free(post_lo);
+    free(post_step);
+    free(hi);
+    free(seen);
     free(fill);
     free(v);
     size_t k = (size_t)p->o.decontam_top_k;
@@ -445,8 +497,10 @@ static void hit_push(struct pl_hit **v, size_t *n, size_t *cap, uint32_t e, floa
  * Pruning (exact): the candidate's rare dims with the longest postings form a suffix S whose
  * contribution to any eval's cosine is bounded by B = min(||c_S||, sum |c_d| maxw_d) <
  * threshold; only the other dims' postings are traversed (an eval reached by none of them scores
- * at most B), and the evals reached are verified exactly over S when the bound lets them reach
- * the threshold. */
+ * at most B). The traversed postings hold quantised weights (error bounded per posting); an
+ * eval whose approximate score plus B, that error bound and its common-dims bound can reach the
+ * threshold is scored exactly from its own entries, so hits and their scores do not depend on
+ * the quantisation. */
 static void embed_score(const struct sampler_pipeline *p, struct pl_scratch *sc,
                         const uint32_t *idx, const float *val, uint32_t nnz)
 {
@@ -469,28 +523,38 @@ static void embed_score(const struct sampler_pipeline *p, struct pl_scratch *sc,
     size_t ncc = 0, nr = 0;
     double cnorm2 = 0.0;
     double b_n2[33] = {0}, b_ms[33] = {0};
+    /* the candidate's dims are random lines of the index: prefetch them all first (then their
+     * posting lists below), so that the misses overlap */
+    for (uint32_t j = 0; j < nnz; j++) {
+        uint32_t d = idx ? idx[j] : j;
+        if (d < p->dim) {
+            __builtin_prefetch(&p->dims[d]);
+        }
+    }
     for (uint32_t j = 0; j < nnz; j++) {
         uint32_t d = idx ? idx[j] : j;
         if (d >= p->dim) {
             continue;
         }
         float x = val[j];
-        if (p->common_idx[d] >= 0) {
-            sc->cc_idx[ncc] = (uint32_t)p->common_idx[d];
+        const struct pl_dim *pd = &p->dims[d];
+        if (pd->common >= 0) {
+            sc->cc_idx[ncc] = (uint32_t)pd->common;
             sc->cc_val[ncc++] = x;
             cnorm2 += (double)x * x;
             continue;
         }
-        uint32_t len = p->post_off[d + 1] - p->post_off[d];
+        uint32_t len = pd->len;
         if (len == 0) {
             continue;
         }
         int b = 31 - __builtin_clz(len);
+        __builtin_prefetch(p->post + pd->off);
         sc->cidx[nr] = d;
         sc->cval[nr] = x;
         sc->cbucket[nr++] = (uint8_t)b;
         b_n2[b] += (double)x * x;
-        b_ms[b] += (double)fabsf(x) * p->maxw[d];
+        b_ms[b] += (double)fabsf(x) * pd->maxw;
     }
     /* the suffix: whole buckets of the longest postings, then part of the next one */
     double n2 = 0.0, ms = 0.0;
@@ -511,16 +575,20 @@ static void embed_score(const struct sampler_pipeline *p, struct pl_scratch *sc,
     size_t total_p = 0;
     for (size_t j = 0; j < nr; j++) {
         if (sc->cbucket[j] <= cut) {
-            total_p += p->post_off[sc->cidx[j] + 1] - p->post_off[sc->cidx[j]];
+            total_p += p->dims[sc->cidx[j]].len;
         }
     }
     bool dense = p->n_common > 0 || total_p >= p->n_eval;
+    int wbits = p->post_wbits;
+    uint32_t wmask = wbits < 32 ? (uint32_t)((1ull << wbits) - 1) : UINT32_MAX;
+    double qerr = 0.0; /* bound of the quantisation error of the traversed postings */
     for (size_t j = 0; j < nr; j++) {
         int b = sc->cbucket[j];
+        const struct pl_dim *pd = &p->dims[sc->cidx[j]];
+        float x = sc->cval[j];
         bool suffix = b > cut;
         if (b == cut) {
-            double x = sc->cval[j];
-            double bn2 = n2 + x * x, bms = ms + fabs(x) * p->maxw[sc->cidx[j]];
+            double bn2 = n2 + (double)x * x, bms = ms + fabs((double)x) * pd->maxw;
             if (fmin(sqrt(bn2), bms) < limit) {
                 n2 = bn2;
                 ms = bms;
@@ -528,51 +596,57 @@ static void embed_score(const struct sampler_pipeline *p, struct pl_scratch *sc,
             }
         }
         if (suffix) {
-            sc->cbucket[j] = 255;
-            sc->cand_s[sc->cidx[j]] = sc->cval[j];
             ns++;
             continue;
         }
-        uint32_t d = sc->cidx[j];
-        float x = sc->cval[j];
+        float xs = x * pd->step, xm = x * pd->lo;
+        qerr += 0.5 * fabs((double)xs);
+        const uint32_t *pq = p->post + pd->off;
+        uint32_t len = pd->len;
+        float *acc = sc->acc;
         if (dense) {
-            float *acc = sc->acc;
-            const uint32_t *pe = p->post_eval;
-            const float *pw = p->post_w;
-            for (uint32_t q = p->post_off[d]; q < p->post_off[d + 1]; q++) {
-                acc[pe[q]] += x * pw[q];
+            for (uint32_t q = 0; q < len; q++) {
+                acc[pq[q] >> wbits] += xs * (float)(pq[q] & wmask) + xm;
             }
             continue;
         }
-        for (uint32_t q = p->post_off[d]; q < p->post_off[d + 1]; q++) {
-            uint32_t e = p->post_eval[q];
-            if (sc->acc[e] == 0.0f) {
+        for (uint32_t q = 0; q < len; q++) {
+            uint32_t e = pq[q] >> wbits;
+            if (acc[e] == 0.0f) {
                 sc->touched[sc->n_hits++] = e; /* n_hits counts touched until the end */
             }
-            sc->acc[e] += x * p->post_w[q];
-            if (sc->acc[e] == 0.0f) {
-                sc->acc[e] = 1e-30f; /* stays marked as touched */
+            acc[e] += xs * (float)(pq[q] & wmask) + xm;
+            if (acc[e] == 0.0f) {
+                acc[e] = 1e-30f; /* stays marked as touched */
             }
         }
     }
     size_t nt = sc->n_hits;
     sc->n_hits = 0;
     float bound_s = ns > 0 ? (float)fmin(sqrt(n2), ms) : 0.0f;
+    float slack = bound_s + (float)qerr + PL_MARGIN;
     float cnorm = (float)sqrt(cnorm2);
     /* sparse mode: only the evals reached through postings can score >= threshold */
-    bool all = dense;
+    bool all = dense, filled = false;
     size_t n_iter = all ? p->n_eval : nt;
     for (size_t t = 0; t < n_iter; t++) {
         uint32_t e = all ? (uint32_t)t : sc->touched[t];
         float s = sc->acc[e];
         sc->acc[e] = 0.0f;
-        if (s + bound_s + cnorm * p->common_norm[e] + PL_MARGIN < thr) {
+        if (s + slack + cnorm * p->common_norm[e] < thr) {
             continue; /* even a perfect overlap on S and the common dims stays below */
         }
-        if (ns > 0) {
-            for (uint32_t q = p->ev_off[e]; q < p->ev_off[e + 1]; q++) {
-                s += sc->cand_s[p->ev_idx[q]] * p->ev_w[q];
+        /* exact score: the eval's rare entries against the candidate, then the common dims
+         * (rare: the candidate's dense weights are filled at its first exact score) */
+        if (!filled) {
+            for (size_t j = 0; j < nr; j++) {
+                sc->cand_s[sc->cidx[j]] = sc->cval[j];
             }
+            filled = true;
+        }
+        s = 0.0f;
+        for (uint32_t q = p->ev_off[e]; q < p->ev_off[e + 1]; q++) {
+            s += sc->cand_s[p->ev_idx[q]] * p->ev_w[q];
         }
         for (size_t c = 0; c < ncc; c++) {
             s += sc->cc_val[c] * p->common_w[(size_t)sc->cc_idx[c] * p->n_eval + e];
@@ -581,10 +655,8 @@ static void embed_score(const struct sampler_pipeline *p, struct pl_scratch *sc,
             hit_push(&sc->hits, &sc->n_hits, &sc->hits_cap, e, s);
         }
     }
-    for (size_t j = 0; j < nr && ns > 0; j++) {
-        if (sc->cbucket[j] == 255) {
-            sc->cand_s[sc->cidx[j]] = 0.0f;
-        }
+    for (size_t j = 0; j < nr && filled; j++) {
+        sc->cand_s[sc->cidx[j]] = 0.0f;
     }
 }
 
