@@ -17,28 +17,12 @@
 set -uo pipefail
 
 ROOT=${ARENA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BIN=${ARENA_BIN_DIR:-$ROOT/build/services}
-FAKE=${ARENA_BINARY_DIR:-$(dirname "$BIN")}/tests/fake-openai
-[ -x "$BIN/arena-sampler" ] && [ -x "$BIN/arena-devbroker" ] ||
-    { echo "SKIP: binaries not built in $BIN"; exit 77; }
-[ -x "$FAKE" ] || { echo "SKIP: fake-openai not built at $FAKE"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
-command -v curl >/dev/null || { echo "SKIP: curl missing"; exit 77; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-evalset-difficulty-XXXXXX")
+# shellcheck source=../support/fleet_lib.sh
+. "$ROOT/tests/support/fleet_lib.sh" # BIN, WORK and its cleanup, devbroker, fake-openai
+fleet_need_exec "$BIN/arena-sampler" "$BIN/arena-devbroker" "$ARENA_BINARY_DIR/tests/fake-openai"
+fleet_need_cmd python3 curl
+fleet_workdir evalset-difficulty
 PORT_BASE=${ARENA_DIFFICULTY_PORT_BASE:-27000}
-SAMPLER_PIDS=()
-FAKE_PID=
-cleanup() {
-    local pid
-    for pid in "${SAMPLER_PIDS[@]}" $FAKE_PID; do
-        kill -TERM "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    devbroker_stop 2>/dev/null || true
-    if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
 FAILS=0
 fail() {
     echo "FAIL: $*"
@@ -50,22 +34,10 @@ die() {
     exit 1
 }
 
-export ARENA_BIN_DIR="$BIN"
-# shellcheck source=../support/devbroker.sh
-source "$ROOT/tests/support/devbroker.sh"
 # one partition: every sampler's pool holds the prompts in the same order (k-means and the
 # random draws depend on it), so two samplers must build byte-identical sets
 devbroker_start "$WORK/broker" 1 || die "devbroker did not start"
-
-"$FAKE" --port-file "$WORK/fake.port" --latency-ms 30 >"$WORK/fake.log" 2>&1 &
-FAKE_PID=$!
-for _ in $(seq 1 100); do
-    [ -s "$WORK/fake.port" ] && break
-    kill -0 "$FAKE_PID" 2>/dev/null || die "fake-openai exited"
-    sleep 0.05
-done
-[ -s "$WORK/fake.port" ] || die "fake-openai wrote no port"
-FAKE_URL="http://127.0.0.1:$(cat "$WORK/fake.port")"
+fleet_fake_openai_start --latency-ms 30 || die "fake-openai did not start"
 fake_stat() { curl -sf "$FAKE_URL/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
 cat >"$WORK/arena.yaml" <<YAML
@@ -147,7 +119,8 @@ start_sampler() {
         ARENA_SAMPLER_CONTROL="$ctl" \
         ARENA_SAMPLER_HTTP_LISTEN="127.0.0.1:$((PORT_BASE + 2 * N_SAMPLER + 1))" "$@" \
         "$BIN/arena-sampler" >"$WORK/sampler-$name.log" 2>&1 &
-    SAMPLER_PIDS+=($!)
+    local pid=$!
+    fleet_track "$pid"
     N_SAMPLER=$((N_SAMPLER + 1))
     eval "CTL_$name=$ctl"
     local n=0
@@ -155,7 +128,7 @@ start_sampler() {
         n=$(ARENA_SAMPLER_CONTROL="$ctl" "$BIN/arenactl" ctl sampler '{"cmd":"status"}' 2>/dev/null |
             python3 -c "import json,sys; print(sum(json.load(sys.stdin)['prompts'].values()))" 2>/dev/null || echo 0)
         [ "$n" -ge 60 ] && break
-        kill -0 "${SAMPLER_PIDS[-1]}" 2>/dev/null || die "sampler $name exited: $(tail -n 5 "$WORK/sampler-$name.log")"
+        kill -0 "$pid" 2>/dev/null || die "sampler $name exited: $(tail -n 5 "$WORK/sampler-$name.log")"
         sleep 0.2
     done
     [ "$n" -ge 60 ] || die "sampler $name saw $n of 60 prompts"
@@ -259,12 +232,11 @@ grep -q "timeout-ms" "$WORK/err.txt" || fail "--timeout-ms 0: $(cat "$WORK/err.t
 # a timeout shorter than the scoring (a second fake answers in 600 ms, 3 at a time: 58 requests
 # need 11 s; --timeout-ms 4000 leaves the sampler 2 s): the build fails naming the cache, and
 # the next build goes on from what was answered
-"$FAKE" --port-file "$WORK/slow.port" --latency-ms 600 >"$WORK/slow.log" 2>&1 &
-SLOW_PID=$!
-SAMPLER_PIDS+=($SLOW_PID)
-for _ in $(seq 1 100); do [ -s "$WORK/slow.port" ] && break; sleep 0.05; done
-[ -s "$WORK/slow.port" ] || die "slow fake-openai wrote no port"
-sed "s|base_url: $FAKE_URL/v1|base_url: http://127.0.0.1:$(cat "$WORK/slow.port")/v1|" \
+FAST_URL=$FAKE_URL
+fleet_fake_openai_start --latency-ms 600 || die "the slow fake-openai did not start"
+SLOW_URL=$FAKE_URL
+FAKE_URL=$FAST_URL
+sed "s|base_url: $FAKE_URL/v1|base_url: $SLOW_URL/v1|" \
     "$WORK/arena.yaml" >"$WORK/arena-slow.yaml"
 start_sampler d ARENA_SAMPLER_DIFFICULTY_MODEL=judge-http "ARENA_CONFIG=$WORK/arena-slow.yaml"
 evalset d build --name hard --mode hard --clusters 3 --top 8 --seed 4 --timeout-ms 4000 \

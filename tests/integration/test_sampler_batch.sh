@@ -11,39 +11,20 @@
 set -uo pipefail
 
 ROOT=${ARENA_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BIN=${ARENA_BIN_DIR:-$ROOT/build/services}
-[ -x "$BIN/arena-sampler" ] && [ -x "$BIN/arena-devbroker" ] ||
-    { echo "SKIP: binaries not built in $BIN"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/arena-sampler-batch-XXXXXX")
+# shellcheck source=../support/fleet_lib.sh
+. "$ROOT/tests/support/fleet_lib.sh" # BIN, WORK and its cleanup, devbroker
+fleet_need_exec "$BIN/arena-sampler" "$BIN/arena-devbroker"
+fleet_need_cmd python3
+fleet_workdir sampler-batch
 PORT_BASE=${ARENA_SAMPLER_BATCH_PORT_BASE:-27100}
 declare -A PID
-cleanup() {
-    local pid
-    for pid in "${PID[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    devbroker_stop 2>/dev/null || true
-    if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
 FAILS=0
 fail() {
     echo "FAIL: $*"
     FAILS=$((FAILS + 1))
 }
-die() {
-    echo "FAIL: $*"
-    tail -n 20 "$WORK"/*.log 2>/dev/null
-    exit 1
-}
 
-export ARENA_BIN_DIR="$BIN"
-# shellcheck source=../support/devbroker.sh
-source "$ROOT/tests/support/devbroker.sh"
-devbroker_start "$WORK/broker" 1 || die "devbroker did not start"
+devbroker_start "$WORK/broker" 1 || { echo "FAIL: devbroker did not start"; exit 1; }
 
 cat >"$WORK/arena.yaml" <<YAML
 log_level: info
@@ -92,7 +73,8 @@ write("train3", [base[20], near(base[21]), prefix(base[22]), near(evals[0]), eva
       + [text() for _ in range(10)])
 PY
 ingest() {
-    "$BIN/arenactl" ingest "$@" >>"$WORK/ingest.out" 2>&1 || die "ingest $*: $(cat "$WORK/ingest.out")"
+    "$BIN/arenactl" ingest "$@" >>"$WORK/ingest.out" 2>&1 ||
+        { echo "FAIL: ingest $*: $(cat "$WORK/ingest.out")"; exit 1; }
 }
 ingest "$WORK/train1.jsonl" --source batch-test
 ingest "$WORK/eval.jsonl" --source batch-test-eval --eval
@@ -105,11 +87,12 @@ start() {
         ARENA_SAMPLER_HTTP_LISTEN="127.0.0.1:$((PORT_BASE + 2 * $3 + 1))" \
         "$BIN/arena-sampler" >>"$WORK/sampler-$1.log" 2>&1 &
     PID[$1]=$!
+    fleet_track "${PID[$1]}"
 }
 stop() {
     kill -TERM "${PID[$1]}"
     wait "${PID[$1]}" 2>/dev/null
-    unset "PID[$1]"
+    fleet_untrack "${PID[$1]}"
 }
 # status INDEX: {"pool": N, "prompts": {...}} of the sampler at control port INDEX
 status() {
@@ -125,7 +108,9 @@ wait_for() {
         [ "$n" -ge "$2" ] && return 0
         sleep 0.2
     done
-    die "sampler $1 decided $n of $2 prompts"
+    echo "FAIL: sampler $1 decided $n of $2 prompts"
+    tail -n 20 "$WORK"/sampler-*.log
+    exit 1
 }
 N1=$(cat "$WORK"/train1.jsonl "$WORK"/eval.jsonl "$WORK"/train2.jsonl | wc -l)
 start one 1 0
