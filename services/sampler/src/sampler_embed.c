@@ -14,9 +14,15 @@ enum backend { BACKEND_TFIDF, BACKEND_OPENAI };
 
 /* Growable scratch of one n-gram counting pass (the embedder's own, or a thread's). */
 struct tfidf_buf {
-    float *counts; /* dim, all zero between calls */
+    /* the text's distinct dims in first-seen order with their counts; a small open-addressing
+     * table (slot = touched index + 1, all zero between calls) sized to the text finds them, so
+     * counting stays in L1 instead of scattering into a dim-sized array */
     uint32_t *touched;
+    float *count;
+    uint32_t *where; /* touched index -> its slot */
     size_t touched_cap;
+    uint32_t *slots;
+    size_t slots_cap; /* power of two */
     char *canon;
     size_t canon_cap;
 };
@@ -146,7 +152,6 @@ struct sampler_embedder *sampler_embed_tfidf_new(const struct sampler_tfidf_opts
     e->dim = 1u << bits;
     e->df = arena_xcalloc(e->dim, sizeof(uint32_t));
     e->idf = arena_xmalloc(e->dim * sizeof(float));
-    e->buf.counts = arena_xcalloc(e->dim, sizeof(float));
     for (int i = 1; i < 64; i++) {
         e->tf_table[i] = 1.0f + logf((float)i);
     }
@@ -154,16 +159,40 @@ struct sampler_embedder *sampler_embed_tfidf_new(const struct sampler_tfidf_opts
     return e;
 }
 
-static void touched_push(struct tfidf_buf *b, size_t *n, uint32_t d)
+/* arena_mix64 (splitmix64 finaliser), inlined in the n-gram loop: the same dims */
+static inline uint64_t mix64(uint64_t x)
 {
-    if (*n == b->touched_cap) {
-        b->touched_cap = b->touched_cap ? b->touched_cap * 2 : 1024;
-        b->touched = arena_xrealloc(b->touched, b->touched_cap * sizeof(uint32_t));
-    }
-    b->touched[(*n)++] = d;
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
 }
 
-/* Count hashed n-grams of the canonical text into b->counts; returns the touched count. */
+/* Room for `grams` n-grams: at most that many distinct dims, the table at most half full. */
+static void tfidf_buf_fit(struct tfidf_buf *b, size_t grams)
+{
+    if (grams > b->touched_cap) {
+        b->touched_cap = grams > 1024 ? grams : 1024;
+        free(b->touched);
+        free(b->count);
+        free(b->where);
+        b->touched = arena_xmalloc(b->touched_cap * sizeof(uint32_t));
+        b->count = arena_xmalloc(b->touched_cap * sizeof(float));
+        b->where = arena_xmalloc(b->touched_cap * sizeof(uint32_t));
+    }
+    if (b->slots_cap < 2 * grams || b->slots_cap == 0) {
+        size_t cap = 2048;
+        while (cap < 2 * grams) {
+            cap *= 2;
+        }
+        free(b->slots);
+        b->slots_cap = cap;
+        b->slots = arena_xcalloc(cap, sizeof(uint32_t));
+    }
+}
+
+/* Count hashed n-grams of the canonical text into b->touched/b->count (distinct dims in
+ * first-seen order); returns their number. */
 static size_t tfidf_count(const struct sampler_embedder *e, struct tfidf_buf *b, const char *text)
 {
     size_t nt = 0;
@@ -192,20 +221,33 @@ static size_t tfidf_count(const struct sampler_embedder *e, struct tfidf_buf *b,
         c[n++] = (char)ch;
     }
     int shift = 64 - e->bits;
-    float *counts = b->counts;
+    size_t grams = n * (size_t)(e->nmax - e->nmin + 1) + 1;
+    tfidf_buf_fit(b, grams < e->dim ? grams : e->dim);
+    uint32_t *slots = b->slots;
+    size_t mask = b->slots_cap - 1;
     for (size_t i = 0; i < n; i++) {
         uint64_t h = 0xcbf29ce484222325ULL;
         for (int j = 0; j < e->nmax && i + (size_t)j < n; j++) {
             h ^= (unsigned char)c[i + (size_t)j];
             h *= 0x100000001b3ULL;
             if (j + 1 >= e->nmin || (i == 0 && i + (size_t)j + 1 == n)) {
-                uint32_t d = (uint32_t)(arena_mix64(h + (uint64_t)j) >> shift);
-                if (counts[d] == 0.0f) {
-                    touched_push(b, &nt, d);
+                uint32_t d = (uint32_t)(mix64(h + (uint64_t)j) >> shift);
+                size_t k = d & mask;
+                while (slots[k] != 0 && b->touched[slots[k] - 1] != d) {
+                    k = (k + 1) & mask;
                 }
-                counts[d] += 1.0f;
+                if (slots[k] == 0) {
+                    b->touched[nt] = d;
+                    b->count[nt] = 0.0f;
+                    b->where[nt] = (uint32_t)k;
+                    slots[k] = (uint32_t)++nt;
+                }
+                b->count[slots[k] - 1] += 1.0f;
             }
         }
+    }
+    for (size_t t = 0; t < nt; t++) {
+        slots[b->where[t]] = 0;
     }
     return nt;
 }
@@ -224,7 +266,6 @@ void sampler_embed_tfidf_observe(struct sampler_embedder *e, const char *text)
     size_t nt = tfidf_count(e, &e->buf, text);
     for (size_t i = 0; i < nt; i++) {
         e->df[e->buf.touched[i]]++;
-        e->buf.counts[e->buf.touched[i]] = 0.0f;
     }
     e->ndocs++;
     e->idf_dirty = 1;
@@ -261,24 +302,47 @@ static void tfidf_refresh(struct sampler_embedder *e)
     e->idf_dirty = 0;
 }
 
-static int cmp_u32(const void *a, const void *b)
+static int cmp_u64(const void *a, const void *b)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
 }
 
-/* Weights of the counted n-grams into idx/val (in touched order), counts reset, normalised. */
+/* touched (and count with it) in ascending dim order */
+static void tfidf_sort(struct tfidf_buf *b, size_t nt)
+{
+    uint64_t *pair = arena_xmalloc((nt ? nt : 1) * sizeof(uint64_t));
+    float *cnt = arena_xmalloc((nt ? nt : 1) * sizeof(float));
+    for (size_t i = 0; i < nt; i++) {
+        pair[i] = (uint64_t)b->touched[i] << 32 | i;
+        cnt[i] = b->count[i];
+    }
+    qsort(pair, nt, sizeof(uint64_t), cmp_u64);
+    for (size_t i = 0; i < nt; i++) {
+        b->touched[i] = (uint32_t)(pair[i] >> 32);
+        b->count[i] = cnt[(uint32_t)pair[i]];
+    }
+    free(pair);
+    free(cnt);
+}
+
+/* Weights of the counted n-grams into idx/val (in touched order), normalised. */
 static uint32_t tfidf_weights(const struct sampler_embedder *e, struct tfidf_buf *b, size_t nt,
                               uint32_t *idx, float *val)
 {
     size_t o = 0;
+    for (size_t i = 0; i < nt && i < 16; i++) {
+        __builtin_prefetch(&e->idf[b->touched[i]]);
+    }
     for (size_t i = 0; i < nt; i++) {
         uint32_t d = b->touched[i];
+        if (i + 16 < nt) {
+            __builtin_prefetch(&e->idf[b->touched[i + 16]]);
+        }
         if (e->idf[d] > 0.0f) {
             idx[o] = d;
-            val[o++] = tf_weight(e, b->counts[d]) * e->idf[d];
+            val[o++] = tf_weight(e, b->count[i]) * e->idf[d];
         }
-        b->counts[d] = 0.0f;
     }
     struct sampler_vec v = {.dim = e->dim, .nnz = (uint32_t)o, .idx = idx, .val = val};
     sampler_vec_normalise(&v);
@@ -291,7 +355,7 @@ static void tfidf_embed(struct sampler_embedder *e, const char *text, bool sorte
     tfidf_refresh(e);
     size_t nt = tfidf_count(e, &e->buf, text);
     if (sorted) {
-        qsort(e->buf.touched, nt, sizeof(uint32_t), cmp_u32);
+        tfidf_sort(&e->buf, nt);
     }
     out->dim = e->dim;
     out->idx = arena_xmalloc((nt ? nt : 1) * sizeof(uint32_t));
@@ -312,7 +376,6 @@ struct sampler_tfidf_scratch *sampler_tfidf_scratch_new(const struct sampler_emb
         return NULL;
     }
     struct sampler_tfidf_scratch *s = arena_xcalloc(1, sizeof(*s));
-    s->b.counts = arena_xcalloc(e->dim, sizeof(float));
     return s;
 }
 
@@ -321,8 +384,10 @@ void sampler_tfidf_scratch_destroy(struct sampler_tfidf_scratch *s)
     if (s == NULL) {
         return;
     }
-    free(s->b.counts);
     free(s->b.touched);
+    free(s->b.count);
+    free(s->b.where);
+    free(s->b.slots);
     free(s->b.canon);
     free(s->idx);
     free(s->val);
@@ -563,8 +628,10 @@ void sampler_embedder_destroy(struct sampler_embedder *e)
     }
     free(e->df);
     free(e->idf);
-    free(e->buf.counts);
     free(e->buf.touched);
+    free(e->buf.count);
+    free(e->buf.where);
+    free(e->buf.slots);
     free(e->buf.canon);
     free(e->url);
     free(e->model);
