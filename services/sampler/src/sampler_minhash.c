@@ -437,7 +437,7 @@ const uint32_t *sampler_lsh_sig(const struct sampler_lsh *l, uint32_t item)
     return l->sigs + (size_t)item * (size_t)l->perms;
 }
 
-uint32_t sampler_lsh_add_keys(struct sampler_lsh *l, const uint32_t *sig, const uint64_t *keys)
+uint32_t sampler_lsh_append(struct sampler_lsh *l, const uint32_t *sig)
 {
     if (l->n == l->cap_items) {
         l->cap_items = l->cap_items ? l->cap_items * 2 : 1024;
@@ -448,25 +448,47 @@ uint32_t sampler_lsh_add_keys(struct sampler_lsh *l, const uint32_t *sig, const 
             l->band[b].next = arena_xrealloc(l->band[b].next, l->cap_items * sizeof(uint32_t));
         }
     }
-    prefetch_slots(l, keys);
-    uint32_t item = (uint32_t)l->n;
+    uint32_t item = (uint32_t)l->n++;
     memcpy(l->sigs + (size_t)item * (size_t)l->perms, sig, (size_t)l->perms * sizeof(uint32_t));
     low_bytes(sig, l->perms, l->low + (size_t)item * (size_t)l->perms);
     l->mark[item] = 0;
-    for (int b = 0; b < l->bands; b++) {
-        struct lsh_band *bd = &l->band[b];
-        if ((bd->used + 1) * 4 > (bd->mask + 1) * 3) {
-            grow_band(bd);
-        }
-        size_t i = find_slot(bd, keys[b]);
-        bd->next[item] = bd->slots[i].head;
-        if (bd->slots[i].head == 0) {
-            bd->used++;
-            bd->slots[i].key = keys[b];
-        }
-        bd->slots[i].head = item + 1;
+    return item;
+}
+
+static void band_insert(struct lsh_band *bd, uint32_t item, uint64_t key)
+{
+    if ((bd->used + 1) * 4 > (bd->mask + 1) * 3) {
+        grow_band(bd);
     }
-    l->n++;
+    size_t i = find_slot(bd, key);
+    bd->next[item] = bd->slots[i].head;
+    if (bd->slots[i].head == 0) {
+        bd->used++;
+        bd->slots[i].key = key;
+    }
+    bd->slots[i].head = item + 1;
+}
+
+void sampler_lsh_index_band(struct sampler_lsh *l, int band, uint32_t first, uint32_t n,
+                            const uint64_t *keys)
+{
+    struct lsh_band *bd = &l->band[band];
+    size_t stride = (size_t)l->bands;
+    for (uint32_t i = 0; i < n; i++) {
+        if (i + 8 < n) {
+            __builtin_prefetch(&bd->slots[(size_t)keys[(i + 8) * stride + band] & bd->mask]);
+        }
+        band_insert(bd, first + i, keys[i * stride + band]);
+    }
+}
+
+uint32_t sampler_lsh_add_keys(struct sampler_lsh *l, const uint32_t *sig, const uint64_t *keys)
+{
+    prefetch_slots(l, keys);
+    uint32_t item = sampler_lsh_append(l, sig);
+    for (int b = 0; b < l->bands; b++) {
+        band_insert(&l->band[b], item, keys[b]);
+    }
     return item;
 }
 

@@ -52,6 +52,14 @@ int64_t sampler_lsh_query(struct sampler_lsh *l, const uint32_t *sig, double thr
 int64_t sampler_lsh_query_keys(struct sampler_lsh *l, const uint32_t *sig, const uint64_t *keys,
                                double threshold, double *sim_out);
 uint32_t sampler_lsh_add_keys(struct sampler_lsh *l, const uint32_t *sig, const uint64_t *keys);
+/* sampler_lsh_add_keys in two steps, to index many items in several threads: append stores
+ * items (ids in order) that no query finds yet; index_band then indexes items
+ * [first, first + n) in one band, keys[(i - first) * bands + band] being item i's band keys.
+ * index_band calls for different bands may run concurrently (nothing else touching the index);
+ * once every band is indexed the index is as if the items had been added one by one. */
+uint32_t sampler_lsh_append(struct sampler_lsh *l, const uint32_t *sig);
+void sampler_lsh_index_band(struct sampler_lsh *l, int band, uint32_t first, uint32_t n,
+                            const uint64_t *keys);
 /* Band keys of a signature: a pure function of (sig, permutations, bands), so keys computed for
  * one index serve every index of the same shape. Thread-safe. */
 void sampler_lsh_band_keys(const struct sampler_lsh *l, const uint32_t *sig, uint64_t *keys);
