@@ -418,6 +418,13 @@ void sampler_lsh_band_keys(const struct sampler_lsh *l, const uint32_t *sig, uin
     }
 }
 
+void sampler_lsh_prefetch(const struct sampler_lsh *l, const uint64_t *keys)
+{
+    if (l->n > 0) {
+        prefetch_slots(l, keys);
+    }
+}
+
 int sampler_lsh_bands(const struct sampler_lsh *l)
 {
     return l->bands;

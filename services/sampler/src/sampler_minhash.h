@@ -67,6 +67,9 @@ void sampler_lsh_band_keys(const struct sampler_lsh *l, const uint32_t *sig, uin
  * nobody adds to the index. */
 int64_t sampler_lsh_query_ro(const struct sampler_lsh *l, const uint32_t *sig, const uint64_t *keys,
                              double threshold, double *sim_out);
+/* Starts loading the buckets of keys into the cache (a hint, no effect on answers): a query
+ * issued after other work finds them there. Thread-safe like sampler_lsh_query_ro. */
+void sampler_lsh_prefetch(const struct sampler_lsh *l, const uint64_t *keys);
 int sampler_lsh_bands(const struct sampler_lsh *l);
 /* Forget every item (keeps the memory). */
 void sampler_lsh_clear(struct sampler_lsh *l);

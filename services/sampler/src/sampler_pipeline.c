@@ -20,7 +20,7 @@
 typedef char sampler_id[33];
 
 /* prompts prepared ahead of the sequential commit by offer_batch */
-#define PL_CHUNK 256
+#define PL_CHUNK 1024
 /* float slack of the pruning bounds of the embedding rule (similarities are ~1e-6 exact) */
 #define PL_MARGIN 1e-4f
 /* the bound B of the unverified suffix (see embed_score) as a share of the threshold: a larger
@@ -766,6 +766,10 @@ static void prepare(const struct sampler_pipeline *p, struct pl_scratch *sc, str
         sampler_minhash_sig(p->mh, it->norm, strlen(it->norm), it->sig);
         sampler_lsh_band_keys(p->eval_lsh, it->sig, it->keys);
         it->have_sig = true;
+        if (p->o.minhash_dedup) {
+            /* the main index is large (random DRAM reads): its buckets load meanwhile */
+            sampler_lsh_prefetch(p->lsh, it->keys);
+        }
     }
     if (decontam) {
         it->eval_lsh =
