@@ -198,12 +198,14 @@ char_shingles(const struct sampler_minhasher *mh, const char *c, size_t clen, ui
         mh_v8 m0 = ~(mh_v8){0}, m1 = ~(mh_v8){0};
         for (size_t s = 0; s < nh; s++) {
             uint64_t x = hs[s];
-            V8_MIN_INTO(m0, (a0 * x + b0) >> 32);
-            V8_MIN_INTO(m1, (a1 * x + b1) >> 32);
+            /* the minimum of the 64-bit values has the minimum high half (>> 32 is monotone):
+             * shifted once at the end */
+            V8_MIN_INTO(m0, a0 * x + b0);
+            V8_MIN_INTO(m1, a1 * x + b1);
         }
         for (int j = 0; j < 8; j++) {
-            sig[p + j] = (uint32_t)m0[j];
-            sig[p + 8 + j] = (uint32_t)m1[j];
+            sig[p + j] = (uint32_t)(m0[j] >> 32);
+            sig[p + 8 + j] = (uint32_t)(m1[j] >> 32);
         }
     }
     for (size_t s = 0; p < perms && s < nh; s++) {
