@@ -208,7 +208,11 @@ static void test_bench(void **state)
     getrusage(RUSAGE_SELF, &ru);
     double secs = (double)(t1 - t0) / 1e6;
     double cpu = cpu_secs(&ru) - cpu0;
-    printf("# cpu %.2f s in the timed part\n", cpu);
+    double load[1] = {0.0};
+    (void)getloadavg(load, 1);
+    printf("# cpu %.2f s in the timed part = %.1f us/prompt (user+sys, all threads); load average "
+           "%.2f\n",
+           cpu, cpu * 1e6 / (double)n, load[0]);
     printf("# bench pipeline: %zu prompts (%zu planted near-dups, %.1f MB JSONL) in %.2f s = "
            "%.0f prompts/s; peak RSS %.1f MB (threads %d%s)\n",
            n, planted, (double)doc.len / 1e6, secs, (double)n / secs, ru.ru_maxrss / 1024.0,
