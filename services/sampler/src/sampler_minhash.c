@@ -288,26 +288,35 @@ double sampler_minhash_similarity(const uint32_t *a, const uint32_t *b, int perm
 
 /* ---- LSH ---- */
 
-/* One bucket of one band: the items whose band key is equal, as a chain through the band's
- * next[] (item + 1, 0 = end). 12 bytes (packed): the key is kept so that neither a lookup nor
- * a rehash reads the items' signatures. */
+/* One bucket of one band: the items whose band key is equal. 12 bytes (packed): the key is
+ * kept so that neither a lookup nor a rehash reads the items' signatures. Most buckets hold
+ * one item, kept in the slot; a larger bucket is a contiguous array in the band's pool (popular
+ * buckets hold hundreds of items: walking a linked chain was one cache miss per item). */
 struct __attribute__((packed)) lsh_slot {
     uint64_t key;
-    uint32_t head; /* item + 1 of the newest item of the bucket, 0 = empty slot */
+    uint32_t ref; /* 0 = empty slot; item + 1 (< 2^31); or LSH_VEC | offset of an array in pool */
 };
 
-/* One band's bucket table (open addressing, linear probing, <= 3/4 full) and chains. */
+#define LSH_VEC 0x80000000u
+
+/* One band's bucket table (open addressing, linear probing, <= 3/4 full) and bucket arrays:
+ * pool[o] = length, pool[o + 1] = capacity, then the items in insertion order. A full array
+ * moves to the end of the pool with twice the capacity (the old space is not reused). */
 struct lsh_band {
     struct lsh_slot *slots;
     size_t mask; /* capacity - 1, a power of two */
     size_t used;
-    uint32_t *next; /* cap_items: item -> item + 1 of the next older item of its bucket */
+    uint32_t *pool;
+    size_t pool_n, pool_cap;
 };
 
 struct sampler_lsh {
     int perms, bands, rows;
     uint32_t *sigs; /* n * perms */
-    uint8_t *low;   /* n * perms: low byte of each minimum, a cheap first check of candidates */
+    /* n * skw: the low 2 bits of each minimum (a cheap first check of candidates), 32 bytes per
+     * item at 128 permutations: small enough to stay mostly in cache, unlike the signatures */
+    uint64_t *sketch;
+    int skw; /* 64-bit words per item */
     size_t n, cap_items;
     struct lsh_band *band; /* bands */
     uint32_t *mark;        /* query generation per item */
@@ -318,9 +327,9 @@ struct sampler_lsh {
 
 struct sampler_lsh *sampler_lsh_new(int permutations, int bands, char *errstr, size_t errstr_size)
 {
-    if (permutations < 1 || bands < 1 || permutations % bands != 0) {
+    if (permutations < 1 || permutations > 4096 || bands < 1 || permutations % bands != 0) {
         arena_err_set(errstr, errstr_size, ARENA_ERR_INVALID,
-                      "lsh: permutations (%d) must be a positive multiple of bands (%d)",
+                      "lsh: permutations (%d) must be a multiple of bands (%d), at most 4096",
                       permutations, bands);
         return NULL;
     }
@@ -328,6 +337,7 @@ struct sampler_lsh *sampler_lsh_new(int permutations, int bands, char *errstr, s
     l->perms = permutations;
     l->bands = bands;
     l->rows = permutations / bands;
+    l->skw = (permutations + 31) / 32;
     l->band = arena_xcalloc((size_t)bands, sizeof(*l->band));
     for (int b = 0; b < bands; b++) {
         l->band[b].slots = arena_xcalloc(LSH_MIN_SLOTS, sizeof(struct lsh_slot));
@@ -343,11 +353,11 @@ void sampler_lsh_destroy(struct sampler_lsh *l)
     }
     for (int b = 0; l->band != NULL && b < l->bands; b++) {
         free(l->band[b].slots);
-        free(l->band[b].next);
+        free(l->band[b].pool);
     }
     free(l->band);
     free(l->sigs);
-    free(l->low);
+    free(l->sketch);
     free(l->mark);
     free(l);
 }
@@ -362,7 +372,7 @@ static uint64_t band_key(const struct sampler_lsh *l, const uint32_t *sig, int b
 static size_t find_slot(const struct lsh_band *bd, uint64_t key)
 {
     size_t i = (size_t)key & bd->mask;
-    while (bd->slots[i].head != 0 && bd->slots[i].key != key) {
+    while (bd->slots[i].ref != 0 && bd->slots[i].key != key) {
         i = (i + 1) & bd->mask;
     }
     return i;
@@ -375,7 +385,7 @@ static void grow_band(struct lsh_band *bd)
     bd->mask = ocap * 2 - 1;
     bd->slots = arena_xcalloc(ocap * 2, sizeof(*bd->slots));
     for (size_t j = 0; j < ocap; j++) {
-        if (old[j].head != 0) {
+        if (old[j].ref != 0) {
             bd->slots[find_slot(bd, old[j].key)] = old[j];
         }
     }
@@ -390,26 +400,29 @@ static void prefetch_slots(const struct sampler_lsh *l, const uint64_t *keys)
 }
 
 /* Estimated Jaccard of sig with item, or -1 when it is certainly below threshold: equal
- * minima have equal low bytes, so the share of equal low bytes bounds the share of equal
- * minima from above (a 128-byte check instead of 512 bytes for most candidates). */
-static double candidate_sim(const struct sampler_lsh *l, const uint32_t *sig, const uint8_t *low,
+ * minima have equal low 2 bits, so the share of equal 2-bit pairs bounds the share of equal
+ * minima from above (32 bytes read instead of 512 for most candidates; an unrelated pair
+ * agrees on ~1/4 of the pairs, far below the threshold). */
+static double candidate_sim(const struct sampler_lsh *l, const uint32_t *sig, const uint64_t *sk,
                             uint32_t item, double threshold)
 {
-    const uint8_t *il = l->low + (size_t)item * (size_t)l->perms;
-    int eq = 0;
-    for (int i = 0; i < l->perms; i++) {
-        eq += low[i] == il[i];
+    const uint64_t *isk = l->sketch + (size_t)item * (size_t)l->skw;
+    int diff = 0;
+    for (int w = 0; w < l->skw; w++) {
+        uint64_t x = sk[w] ^ isk[w];
+        diff += __builtin_popcountll((x | x >> 1) & 0x5555555555555555ULL);
     }
-    if ((double)eq / l->perms < threshold) {
+    if ((double)(l->perms - diff) / l->perms < threshold) {
         return -1.0;
     }
     return sampler_minhash_similarity(sig, l->sigs + (size_t)item * (size_t)l->perms, l->perms);
 }
 
-static void low_bytes(const uint32_t *sig, int perms, uint8_t *low)
+static void sketch_of(const uint32_t *sig, int perms, int skw, uint64_t *sk)
 {
+    memset(sk, 0, (size_t)skw * sizeof(uint64_t));
     for (int i = 0; i < perms; i++) {
-        low[i] = (uint8_t)sig[i];
+        sk[i / 32] |= (uint64_t)(sig[i] & 3u) << (2 * (i % 32));
     }
 }
 
@@ -438,6 +451,7 @@ void sampler_lsh_clear(struct sampler_lsh *l)
     for (int b = 0; b < l->bands; b++) {
         memset(l->band[b].slots, 0, (l->band[b].mask + 1) * sizeof(struct lsh_slot));
         l->band[b].used = 0;
+        l->band[b].pool_n = 0;
     }
 }
 
@@ -451,15 +465,12 @@ uint32_t sampler_lsh_append(struct sampler_lsh *l, const uint32_t *sig)
     if (l->n == l->cap_items) {
         l->cap_items = l->cap_items ? l->cap_items * 2 : 1024;
         l->sigs = arena_xrealloc(l->sigs, l->cap_items * (size_t)l->perms * sizeof(uint32_t));
-        l->low = arena_xrealloc(l->low, l->cap_items * (size_t)l->perms);
+        l->sketch = arena_xrealloc(l->sketch, l->cap_items * (size_t)l->skw * sizeof(uint64_t));
         l->mark = arena_xrealloc(l->mark, l->cap_items * sizeof(uint32_t));
-        for (int b = 0; b < l->bands; b++) {
-            l->band[b].next = arena_xrealloc(l->band[b].next, l->cap_items * sizeof(uint32_t));
-        }
     }
     uint32_t item = (uint32_t)l->n++;
     memcpy(l->sigs + (size_t)item * (size_t)l->perms, sig, (size_t)l->perms * sizeof(uint32_t));
-    low_bytes(sig, l->perms, l->low + (size_t)item * (size_t)l->perms);
+    sketch_of(sig, l->perms, l->skw, l->sketch + (size_t)item * (size_t)l->skw);
     l->mark[item] = 0;
     return item;
 }
@@ -470,12 +481,40 @@ static void band_insert(struct lsh_band *bd, uint32_t item, uint64_t key)
         grow_band(bd);
     }
     size_t i = find_slot(bd, key);
-    bd->next[item] = bd->slots[i].head;
-    if (bd->slots[i].head == 0) {
+    struct lsh_slot *sl = &bd->slots[i];
+    if (sl->ref == 0) {
         bd->used++;
-        bd->slots[i].key = key;
+        sl->key = key;
+        sl->ref = item + 1;
+        return;
     }
-    bd->slots[i].head = item + 1;
+    uint32_t o = 0, len = 1, cap = 1;
+    if (sl->ref & LSH_VEC) {
+        o = sl->ref & ~LSH_VEC;
+        len = bd->pool[o];
+        cap = bd->pool[o + 1];
+    }
+    if (len == cap) {
+        uint32_t ncap = cap < 4 ? 4 : cap * 2;
+        if (bd->pool_n + 2 + ncap > bd->pool_cap) {
+            while (bd->pool_n + 2 + ncap > bd->pool_cap) {
+                bd->pool_cap = bd->pool_cap ? bd->pool_cap * 2 : 4096;
+            }
+            bd->pool = arena_xrealloc(bd->pool, bd->pool_cap * sizeof(uint32_t));
+        }
+        uint32_t no = (uint32_t)bd->pool_n;
+        bd->pool_n += 2 + (size_t)ncap;
+        if (sl->ref & LSH_VEC) {
+            memcpy(bd->pool + no + 2, bd->pool + o + 2, (size_t)len * sizeof(uint32_t));
+        } else {
+            bd->pool[no + 2] = sl->ref - 1;
+        }
+        bd->pool[no + 1] = ncap;
+        o = no;
+        sl->ref = LSH_VEC | o;
+    }
+    bd->pool[o + 2 + len] = item;
+    bd->pool[o] = len + 1;
 }
 
 void sampler_lsh_index_band(struct sampler_lsh *l, int band, uint32_t first, uint32_t n,
@@ -508,7 +547,7 @@ uint32_t sampler_lsh_add(struct sampler_lsh *l, const uint32_t *sig)
     return sampler_lsh_add_keys(l, sig, keys);
 }
 
-/* Candidates are gathered first and their low bytes prefetched, then compared: the cache
+/* Candidates are gathered first and their sketches prefetched, then compared: the cache
  * misses of several candidates overlap instead of following one another. */
 #define LSH_BATCH 64
 
@@ -517,7 +556,7 @@ struct lsh_best {
     double sim;
 };
 
-static void compare_batch(const struct sampler_lsh *l, const uint32_t *sig, const uint8_t *low,
+static void compare_batch(const struct sampler_lsh *l, const uint32_t *sig, const uint64_t *sk,
                           const uint32_t *cand, size_t n, double threshold, struct lsh_best *best)
 {
     for (size_t c = 0; c < n; c++) {
@@ -525,7 +564,7 @@ static void compare_batch(const struct sampler_lsh *l, const uint32_t *sig, cons
         if ((int64_t)item == best->item) {
             continue;
         }
-        double s = candidate_sim(l, sig, low, item, threshold);
+        double s = candidate_sim(l, sig, sk, item, threshold);
         if (s >= threshold && (s > best->sim || (s == best->sim && item < best->item))) {
             best->item = item;
             best->sim = s;
@@ -542,34 +581,44 @@ static int64_t query(const struct sampler_lsh *l, const uint32_t *sig, const uin
     struct lsh_best best = {-1, -1.0};
     if (l->n > 0) {
         prefetch_slots(l, keys);
-        uint8_t low[4096];
-        low_bytes(sig, l->perms, low);
+        uint64_t sk[128];
+        sketch_of(sig, l->perms, l->skw, sk);
         uint32_t cand[LSH_BATCH];
         size_t nc = 0;
-        size_t line = (size_t)l->perms;
+        size_t line = (size_t)l->skw * sizeof(uint64_t);
         for (int b = 0; b < l->bands; b++) {
             const struct lsh_band *bd = &l->band[b];
             size_t i = find_slot(bd, keys[b]);
-            for (uint32_t e = bd->slots[i].head; e != 0; e = bd->next[e - 1]) {
-                uint32_t item = e - 1;
+            uint32_t ref = bd->slots[i].ref, one;
+            const uint32_t *items = &one;
+            uint32_t len = 0;
+            if (ref & LSH_VEC) {
+                items = bd->pool + (ref & ~LSH_VEC) + 2;
+                len = items[-2];
+            } else if (ref != 0) {
+                one = ref - 1;
+                len = 1;
+            }
+            for (uint32_t k = 0; k < len; k++) {
+                uint32_t item = items[k];
                 if (marks != NULL) {
                     if (marks[item] == gen) {
                         continue;
                     }
                     marks[item] = gen;
                 }
-                const uint8_t *il = l->low + (size_t)item * line;
+                const char *isk = (const char *)(l->sketch + (size_t)item * (size_t)l->skw);
                 for (size_t o = 0; o < line; o += 64) {
-                    __builtin_prefetch(il + o);
+                    __builtin_prefetch(isk + o);
                 }
                 cand[nc++] = item;
                 if (nc == LSH_BATCH) {
-                    compare_batch(l, sig, low, cand, nc, threshold, &best);
+                    compare_batch(l, sig, sk, cand, nc, threshold, &best);
                     nc = 0;
                 }
             }
         }
-        compare_batch(l, sig, low, cand, nc, threshold, &best);
+        compare_batch(l, sig, sk, cand, nc, threshold, &best);
     }
     if (sim_out != NULL) {
         *sim_out = best.item >= 0 ? best.sim : 0.0;
@@ -608,9 +657,11 @@ size_t sampler_lsh_count(const struct sampler_lsh *l)
 
 size_t sampler_lsh_memory(const struct sampler_lsh *l)
 {
-    size_t m = l->cap_items * ((size_t)l->perms * (sizeof(uint32_t) + 1) + sizeof(uint32_t));
+    size_t m = l->cap_items * ((size_t)l->perms * sizeof(uint32_t) +
+                               (size_t)l->skw * sizeof(uint64_t) + sizeof(uint32_t));
     for (int b = 0; b < l->bands; b++) {
-        m += (l->band[b].mask + 1) * sizeof(struct lsh_slot) + l->cap_items * sizeof(uint32_t);
+        m += (l->band[b].mask + 1) * sizeof(struct lsh_slot) +
+             l->band[b].pool_cap * sizeof(uint32_t);
     }
     return m;
 }
