@@ -36,7 +36,10 @@ double sampler_minhash_similarity(const uint32_t *a, const uint32_t *b, int perm
 /* Canonical text used for shingles (lower-cased, punctuation -> space, collapsed). Caller frees. */
 char *sampler_minhash_canon(const char *text, size_t len, size_t *out_len);
 
-/* LSH index: bands * rows == permutations. Items are dense ids 0..n-1 given by the caller. */
+/* LSH index: bands * rows == permutations (<= 4096). Items are dense ids 0..n-1 (< 2^31) given by
+ * the caller. Memory per item: its signature, a 2-bit-per-minimum sketch (a first check of
+ * candidates), and per band a 12-byte bucket slot (tables <= 3/4 full) or a place in a bucket
+ * array. */
 struct sampler_lsh;
 
 struct sampler_lsh *sampler_lsh_new(int permutations, int bands, char *errstr, size_t errstr_size);
