@@ -4,15 +4,19 @@
  * the dedup is printed and asserted; decontamination removes every planted copy of an eval
  * item; determinism; stage order and counts on hand-made inputs; sampler_pipeline_offer_batch
  * decides exactly as one offer at a time (real prompts with planted copies, random texts; every
- * batch size and thread count). */
+ * batch size and thread count); the embedding rule against a brute-force oracle (every cosine
+ * computed, the streaming top-k rule replayed). */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena/prompt_id.h"
 #include "arena/util.h"
+#include "sampler_embed.h"
 #include "sampler_ingest.h"
+#include "sampler_minhash.h"
 #include "sampler_pipeline.h"
 #include "testutil.h"
 
@@ -676,12 +680,152 @@ static void test_batch_random(void **state)
     seq_free(&q);
 }
 
+/* The pipeline's embedding rule (pruned, quantised postings, exact re-scoring) decides as a
+ * brute-force replay: every candidate's cosine to every eval item from sampler_embed vectors,
+ * then the streaming top-k rule. Candidates mix the eval prompts' halves with other prompts so
+ * that many cosines fall near the threshold and the top-k lists fill. */
+static void test_embed_rule_oracle(void **state)
+{
+    (void)state;
+    size_t n_eval = 150, n_cand = 0;
+    assert_true(g_n >= n_eval + 200);
+    struct sampler_pipeline_opts o;
+    sampler_pipeline_opts_default(&o);
+    o.seed = 7;
+    o.prefix_dedup = false;
+    o.minhash_dedup = false;
+    o.jaccard_threshold = 1.0; /* MinHash rule (b): identical signatures only */
+    o.min_length = 0;
+    char err[256];
+    struct sampler_pipeline *p = sampler_pipeline_new(&o, err, sizeof(err));
+    assert_non_null(p);
+    for (size_t i = 0; i < n_eval; i++) {
+        sampler_pipeline_add_eval(p, g_id[i], g_text[i]);
+    }
+    char *cand[900];
+    rng_state = 99;
+    for (size_t i = n_eval; i < g_n && n_cand < 900; i++) {
+        const char *a = g_text[rnd() % n_eval];
+        const char *b = g_text[i];
+        size_t la = strlen(a), lb = strlen(b);
+        size_t ka = la * (1 + rnd() % 5) / 8, kb = lb * (2 + rnd() % 7) / 8;
+        struct arena_buf buf;
+        arena_buf_init(&buf);
+        arena_buf_append(&buf, a, ka);
+        arena_buf_puts(&buf, " ");
+        arena_buf_append(&buf, b, kb);
+        cand[n_cand++] = arena_buf_steal(&buf, NULL);
+        if (n_cand < 900) {
+            cand[n_cand++] = paraphrase(a);
+        }
+    }
+    /* the pipeline, in batches on 2 threads */
+    const char **ids = calloc(n_cand, sizeof(*ids));
+    char(*idbuf)[33] = calloc(n_cand, 33);
+    enum sampler_decision *dec = calloc(n_cand, sizeof(*dec));
+    for (size_t c = 0; c < n_cand; c++) {
+        snprintf(idbuf[c], 33, "oracle-%zu", c);
+        ids[c] = idbuf[c];
+    }
+    sampler_pipeline_offer_batch(p, ids, (const char *const *)cand, n_cand, dec, NULL);
+    /* the oracle */
+    struct sampler_tfidf_opts to = {.dim_bits = 16, .ngram_min = 3, .ngram_max = 5, .max_df = 0.1};
+    struct sampler_embedder *emb = sampler_embed_tfidf_new(&to, err, sizeof(err));
+    assert_non_null(emb);
+    sampler_embed_tfidf_fit(emb, (const char *const *)g_text, n_eval);
+    struct sampler_vec *ev = calloc(n_eval, sizeof(*ev));
+    assert_int_equal(sampler_embed(emb, (const char *const *)g_text, n_eval, ev, err, sizeof(err)),
+                     ARENA_ERR_OK);
+    struct sampler_minhash_opts mo = {.shingle = 5, .permutations = 128, .seed = o.seed};
+    struct sampler_minhasher *mh = sampler_minhasher_new(&mo, err, sizeof(err));
+    assert_non_null(mh);
+    uint32_t(*esig)[128] = calloc(n_eval, sizeof(*esig));
+    for (size_t e = 0; e < n_eval; e++) {
+        sampler_minhash_sig(mh, g_text[e], strlen(g_text[e]), esig[e]);
+    }
+    int k = o.decontam_top_k;
+    float thr = (float)o.decontam_threshold;
+    float(*topk)[8] = calloc(n_eval, sizeof(*topk));
+    int *topn = calloc(n_eval, sizeof(int));
+    size_t hits = 0, near = 0, bad = 0, by_minhash = 0;
+    for (size_t c = 0; c < n_cand; c++) {
+        char *norm = arena_prompt_normalise(cand[c]);
+        uint32_t sig[128];
+        sampler_minhash_sig(mh, norm, strlen(norm), sig);
+        bool mh_hit = false;
+        for (size_t e = 0; e < n_eval && !mh_hit; e++) {
+            mh_hit = memcmp(sig, esig[e], sizeof(sig)) == 0;
+        }
+        bool want = mh_hit, close = false;
+        by_minhash += mh_hit;
+        if (!mh_hit) {
+            struct sampler_vec cv;
+            assert_int_equal(sampler_embed_one(emb, norm, true, &cv, err, sizeof(err)),
+                             ARENA_ERR_OK);
+            for (size_t e = 0; e < n_eval; e++) {
+                float s = sampler_vec_dot(&cv, &ev[e]);
+                close |=
+                    fabsf(s - thr) < 1e-4f || (topn[e] == k && fabsf(s - topk[e][k - 1]) < 1e-4f);
+                if (s < thr || (topn[e] == k && s < topk[e][k - 1])) {
+                    continue;
+                }
+                want = true;
+                int pos = topn[e] < k ? topn[e] : k - 1;
+                while (pos > 0 && topk[e][pos - 1] < s) {
+                    topk[e][pos] = topk[e][pos - 1];
+                    pos--;
+                }
+                topk[e][pos] = s;
+                topn[e] += topn[e] < k;
+            }
+            sampler_vec_fini(&cv);
+        }
+        free(norm);
+        bool got = dec[c] == SAMPLER_DROP_DECONTAM;
+        hits += want;
+        if (got != want) {
+            if (close) {
+                near++; /* float rounding at a boundary: both answers are right */
+            } else {
+                bad++;
+                print_message("candidate %zu: pipeline %s, oracle %s\n", c,
+                              sampler_decision_name(dec[c]), want ? "decontam" : "accepted");
+            }
+        }
+    }
+    printf("# embedding rule vs brute force: %zu candidates, %zu contaminated (%zu by MinHash), "
+           "%zu differ at a float boundary, %zu differ\n",
+           n_cand, hits, by_minhash, near, bad);
+    assert_int_equal(bad, 0);
+    assert_true(hits >= n_cand / 10 && hits <= n_cand * 9 / 10); /* the rule was exercised */
+    for (size_t e = 0; e < n_eval; e++) {
+        sampler_vec_fini(&ev[e]);
+    }
+    for (size_t c = 0; c < n_cand; c++) {
+        free(cand[c]);
+    }
+    free(ev);
+    free(esig);
+    free(topk);
+    free(topn);
+    free(ids);
+    free(idbuf);
+    free(dec);
+    sampler_minhasher_destroy(mh);
+    sampler_embedder_destroy(emb);
+    sampler_pipeline_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stages),           cmocka_unit_test(test_dedup_planted),
-        cmocka_unit_test(test_decontam_planted), cmocka_unit_test(test_deterministic),
-        cmocka_unit_test(test_batch_real),       cmocka_unit_test(test_batch_random),
+        cmocka_unit_test(test_stages),
+        cmocka_unit_test(test_dedup_planted),
+        cmocka_unit_test(test_decontam_planted),
+        cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_batch_real),
+        cmocka_unit_test(test_batch_random),
+        cmocka_unit_test(test_embed_rule_oracle),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

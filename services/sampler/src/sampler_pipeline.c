@@ -394,12 +394,13 @@ static bool index_build(struct sampler_pipeline *p)
         sampler_vec_fini(&v[i]);
     }
     p->ev_off[p->n_eval] = ne;
-    /* the eval index takes the bits it needs, the weight the rest (22 bits for 1,000 evals) */
+    /* the eval index takes the bits it needs, the weight the rest, at most 20 bits (so that the
+     * float arithmetic below is off by < 1/16 of a step: the error stays <= 0.5625 step) */
     int ebits = 1;
     while (ebits < 32 && ((size_t)1 << ebits) < p->n_eval) {
         ebits++;
     }
-    p->post_wbits = 32 - ebits;
+    p->post_wbits = 32 - ebits < 20 ? 32 - ebits : 20;
     uint32_t wmax = p->post_wbits > 0 ? (uint32_t)((1ull << p->post_wbits) - 1) : 0;
     for (uint32_t d = 0; d < dim; d++) {
         post_step[d] = wmax > 0 ? (hi[d] - post_lo[d]) / (float)wmax : 0.0f;
@@ -603,7 +604,7 @@ static void embed_score(const struct sampler_pipeline *p, struct pl_scratch *sc,
             continue;
         }
         float xs = x * pd->step, xm = x * pd->lo;
-        qerr += 0.5 * fabs((double)xs);
+        qerr += 0.5625 * fabs((double)xs);
         const uint32_t *pq = p->post + pd->off;
         uint32_t len = pd->len;
         float *acc = sc->acc;
