@@ -4,8 +4,8 @@
  * the dedup is printed and asserted; decontamination removes every planted copy of an eval
  * item; determinism; stage order and counts on hand-made inputs; sampler_pipeline_offer_batch
  * decides exactly as one offer at a time (real prompts with planted copies, random texts; every
- * batch size and thread count); the embedding rule against a brute-force oracle (every cosine
- * computed, the streaming top-k rule replayed). */
+ * batch size and thread count); the embedding rule and the MinHash-LSH dedup against
+ * brute-force replays (every cosine / every accepted prompt compared). */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -816,6 +816,104 @@ static void test_embed_rule_oracle(void **state)
     sampler_pipeline_destroy(p);
 }
 
+/* MinHash-LSH dedup (bucket tables, sketches, band-parallel merges) decides as a brute-force
+ * replay: a candidate duplicates the accepted prompt sharing a band (4 equal minima) with the
+ * highest estimated Jaccard >= threshold (ties -> earliest). Near copies, paraphrases and
+ * mixes of the Arena-Hard prompts, in batches on 2 threads. */
+static void test_lsh_oracle(void **state)
+{
+    (void)state;
+    struct sampler_pipeline_opts o;
+    sampler_pipeline_opts_default(&o);
+    o.seed = 11;
+    o.prefix_dedup = false;
+    o.decontam = false;
+    char err[256];
+    struct sampler_pipeline *p = sampler_pipeline_new(&o, err, sizeof(err));
+    assert_non_null(p);
+    size_t n = 0, cap = 4 * g_n;
+    char **text = calloc(cap, sizeof(*text));
+    rng_state = 5;
+    for (size_t i = 0; i < g_n; i++) {
+        text[n++] = arena_xstrdup(g_text[i]);
+        const char *a = g_text[rnd() % (i + 1)];
+        text[n++] = rnd() % 2 ? near_dup(a, (int)(rnd() % 8)) : paraphrase(a);
+        const char *b = g_text[rnd() % g_n];
+        struct arena_buf buf;
+        arena_buf_init(&buf);
+        arena_buf_append(&buf, a, strlen(a) * (4 + rnd() % 4) / 8);
+        arena_buf_puts(&buf, " ");
+        arena_buf_append(&buf, b, strlen(b) * (rnd() % 3) / 8);
+        text[n++] = arena_buf_steal(&buf, NULL);
+    }
+    const char **ids = calloc(n, sizeof(*ids));
+    char(*idbuf)[33] = calloc(n, 33);
+    enum sampler_decision *dec = calloc(n, sizeof(*dec));
+    char(*match)[33] = calloc(n, 33);
+    for (size_t c = 0; c < n; c++) {
+        snprintf(idbuf[c], 33, "lsh-%zu", c);
+        ids[c] = idbuf[c];
+    }
+    sampler_pipeline_offer_batch(p, ids, (const char *const *)text, n, dec, match);
+    struct sampler_minhash_opts mo = {.shingle = 5, .permutations = 128, .seed = o.seed};
+    struct sampler_minhasher *mh = sampler_minhasher_new(&mo, err, sizeof(err));
+    assert_non_null(mh);
+    uint32_t(*sig)[128] = calloc(n, sizeof(*sig));
+    size_t *acc = calloc(n, sizeof(*acc)), n_acc = 0, dups = 0, bad = 0;
+    for (size_t c = 0; c < n; c++) {
+        char *norm = arena_prompt_normalise(text[c]);
+        sampler_minhash_sig(mh, norm, strlen(norm), sig[c]);
+        bool short_text = sampler_utf8_len(norm) < (size_t)o.min_length;
+        free(norm);
+        if (short_text) {
+            assert_int_equal(dec[c], SAMPLER_DROP_MIN_LENGTH);
+            continue;
+        }
+        int64_t best = -1;
+        double best_sim = -1.0;
+        for (size_t a = 0; a < n_acc; a++) {
+            const uint32_t *x = sig[c], *y = sig[acc[a]];
+            bool band = false;
+            for (int b = 0; b < 32 && !band; b++) {
+                band = memcmp(x + 4 * b, y + 4 * b, 16) == 0;
+            }
+            double sim = band ? sampler_minhash_similarity(x, y, 128) : -1.0;
+            if (band && sim >= o.jaccard_threshold && sim > best_sim) {
+                best = (int64_t)a;
+                best_sim = sim;
+            }
+        }
+        enum sampler_decision want = best >= 0 ? SAMPLER_DROP_MINHASH_DUP : SAMPLER_ACCEPT;
+        if (best < 0) {
+            acc[n_acc++] = c;
+        } else {
+            dups++;
+        }
+        if (dec[c] != want || (best >= 0 && strcmp(match[c], idbuf[acc[best]]) != 0)) {
+            bad++;
+            print_message("offer %zu: pipeline %s %s, oracle %s %s\n", c,
+                          sampler_decision_name(dec[c]), match[c], sampler_decision_name(want),
+                          best >= 0 ? idbuf[acc[best]] : "");
+        }
+    }
+    printf("# MinHash-LSH vs brute force: %zu offers, %zu near-duplicates, %zu differ\n", n, dups,
+           bad);
+    assert_int_equal(bad, 0);
+    assert_true(dups >= n / 10);
+    for (size_t c = 0; c < n; c++) {
+        free(text[c]);
+    }
+    free(text);
+    free(ids);
+    free(idbuf);
+    free(dec);
+    free(match);
+    free(sig);
+    free(acc);
+    sampler_minhasher_destroy(mh);
+    sampler_pipeline_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -826,6 +924,7 @@ int main(void)
         cmocka_unit_test(test_batch_real),
         cmocka_unit_test(test_batch_random),
         cmocka_unit_test(test_embed_rule_oracle),
+        cmocka_unit_test(test_lsh_oracle),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
