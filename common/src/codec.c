@@ -170,10 +170,14 @@ static arena_err_t check_generic(const ProtobufCMessage *m, const char *path, in
         for (size_t i = 0; i < n; i++) {
             const void *slot = field_slot(m, f, i, es);
             char sub[256];
-            if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-                snprintf(sub, sizeof(sub), "%s.%s[%zu]", path, f->name, i);
-            } else {
-                snprintf(sub, sizeof(sub), "%s.%s", path, f->name);
+            int w = f->label == PROTOBUF_C_LABEL_REPEATED
+                        ? snprintf(sub, sizeof(sub), "%s.%s[%zu]", path, f->name, i)
+                        : snprintf(sub, sizeof(sub), "%s.%s", path, f->name);
+            if (w < 0) {
+                snprintf(sub, sizeof(sub), "%s", f->name);
+            } else if ((size_t)w >= sizeof(sub)) {
+                /* a path too deep for the buffer is cut (it only names the field in errors) */
+                memcpy(sub + sizeof(sub) - 4, "...", 4);
             }
             if (f->type == PROTOBUF_C_TYPE_STRING) {
                 const char *s = *(const char *const *)slot;
