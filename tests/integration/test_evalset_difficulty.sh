@@ -246,7 +246,8 @@ grep -q "ran out of time after [0-9]* of 58 prompts (the answers so far are cach
 evalset d build --name hard --mode hard --clusters 3 --top 8 --seed 4 >"$WORK/d2.out" 2>&1 ||
     fail "retry after the timeout: $(cat "$WORK/d2.out")"
 [ "$(info d hard@v1 cached)" -ge 1 ] || fail "the retry used no cached answer: $(cat "$WORK/d2.out")"
-evalset d export hard >"$WORK/d.jsonl"
+# the set the retry built (hard@v1 of this sampler), named by version
+evalset d export hard --version 1 >"$WORK/d.jsonl"
 [ "$(questions "$WORK/d.jsonl")" = "$EXPECT" ] || fail "set after the retry: $(questions "$WORK/d.jsonl")"
 
 if [ "$FAILS" -gt 0 ]; then

@@ -99,7 +99,9 @@ struct sampler {
     char (*done_ids)[33]; /* ids completed in the current batch */
     size_t n_done_ids, cap_done_ids;
     uint64_t decisions[SAMPLER_DECISION__COUNT];
+    uint64_t eval_items; /* eval items ingested by this process (never training candidates) */
     struct arena_metric *m_issued, *m_inflight, *m_decision[SAMPLER_DECISION__COUNT], *m_consumed;
+    struct arena_metric *m_eval_items;
     struct arena_metric *m_dup;
     /* rounds: sampler.rounds > 0 -> nothing is issued for training before `round start N`;
      * then the pool prompts of D_N (split by hash, or by order over round_total) */
@@ -347,9 +349,22 @@ static void on_prompt(struct sampler *s, struct arena_msg *m, struct arena_batch
         return;
     }
     if (p->role == ARENA__V1__PROMPT_ROLE__PROMPT_ROLE_EVAL) {
-        prompts_flush(s, b); /* the prompts before it are decided without it */
+        /* an eval item is registered for decontamination and never offered as a training
+         * candidate (not even with sampler.decontam off); the prompts before it are decided
+         * without it */
+        prompts_flush(s, b);
         sampler_pipeline_add_eval(s->pipeline, id, instruction_of(p));
         arena_batch_put(b, CF_EVAL, id, strlen(id), m->value, m->value_len);
+        uint8_t rec[9];
+        rec[0] = (uint8_t)SAMPLER_DROP_DECONTAM; /* looked up as "dropped": not in the pool */
+        arena_be64(s->pool_size, rec + 1);
+        arena_batch_put(b, CF_PROMPT_IDS, id, strlen(id), rec, sizeof(rec));
+        id_set_add(&s->batch_ids, id);
+        s->eval_items++;
+        arena_metric_inc(s->m_eval_items);
+        arena_codec_free((ProtobufCMessage *)p);
+        arena_msg_destroy(m);
+        return;
     }
     id_set_add(&s->batch_ids, id);
     pending_add(&s->pend, p, m);
@@ -1395,6 +1410,7 @@ static json_t *status_cb(void *ctx)
         json_object_set_new(d, sampler_decision_name((enum sampler_decision)i),
                             json_integer((json_int_t)s->decisions[i]));
     }
+    json_object_set_new(d, "eval_item", json_integer((json_int_t)s->eval_items));
     json_object_set_new(o, "prompts", d);
     json_object_set_new(o, "rounds", json_integer(s->n_rounds));
     json_object_set_new(o, "round", json_integer(s->round));
@@ -1700,6 +1716,9 @@ struct sampler *sampler_new(struct arena_service *svc, char *errstr, size_t errs
         s->m_decision[i] =
             arena_metrics_counter(svc->metrics, "arena_prompts_total", "Prompts by pipeline", lbl);
     }
+    s->m_eval_items =
+        arena_metrics_counter(svc->metrics, "arena_prompts_total", "Prompts by pipeline",
+                              "stage=\"eval_item\",decision=\"eval\"");
     svc->status_fn = status_cb;
     svc->status_ctx = s;
     if (svc->ctl) {
