@@ -415,6 +415,23 @@ bool arena_config_kafka_is_secret(const char *key)
     return false;
 }
 
+/* librdkafka property names: lower-case letters, digits, '.', '_' and '-', at most 128 */
+#define KAFKA_NAME_MAX 128
+static bool kafka_name_ok(const char *key)
+{
+    size_t n = strlen(key);
+    if (n == 0 || n > KAFKA_NAME_MAX) {
+        return false;
+    }
+    for (const char *p = key; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+              *p == '-' || (*p >= 'A' && *p <= 'Z'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static void kafka_set(struct arena_config *cfg, const char *key, const char *value)
 {
     if (arena_config_kafka_is_secret(key)) {
@@ -633,6 +650,12 @@ static arena_err_t load_kafka(struct yctx *y, yaml_node_t *map)
         if (!*scalar(kn)) {
             return arena_err_set(y->errstr, y->errstr_size, ARENA_ERR_CONFIG,
                                  "kafka (line %d): empty property name", line_of(kn));
+        }
+        if (!kafka_name_ok(scalar(kn))) {
+            return arena_err_set(y->errstr, y->errstr_size, ARENA_ERR_CONFIG,
+                                 "kafka (line %d): '%.40s' is not a librdkafka property name "
+                                 "(letters, digits, '.', '_', '-'; at most %d)",
+                                 line_of(kn), scalar(kn), KAFKA_NAME_MAX);
         }
         if (!vn || vn->type != YAML_SCALAR_NODE) {
             return arena_err_set(y->errstr, y->errstr_size, ARENA_ERR_CONFIG,
@@ -993,6 +1016,13 @@ arena_err_t arena_config_set(struct arena_config *cfg, const char *assignment, c
                                "--set kafka.: empty property name");
             goto out;
         }
+        if (!kafka_name_ok(key)) {
+            rc = arena_err_set(errstr, errstr_size, ARENA_ERR_CONFIG,
+                               "--set kafka.%.40s: not a librdkafka property name (letters, "
+                               "digits, '.', '_', '-'; at most %d)",
+                               key, KAFKA_NAME_MAX);
+            goto out;
+        }
         kafka_set(cfg, key, val);
         rc = ARENA_ERR_OK;
         goto out;
@@ -1287,8 +1317,11 @@ arena_err_t arena_config_validate(const struct arena_config *cfg, char *errstr, 
 
 /* YAML double-quoted scalar. Characters YAML treats as line breaks (NEL, LS, PS) or does not
  * allow raw (controls, BOM, non-characters) are escaped, so the dump reloads to the same value. */
-static void dump_str(struct arena_buf *b, const char *s)
+/* A string value, quoted and escaped; anything registered with the logger (API keys read at
+ * start-up, Kafka secrets) is redacted inside the value only, never in keys or comments. */
+static void dump_str(struct arena_buf *b, const char *value)
 {
+    char *s = arena_log_redact(value ? value : "");
     const unsigned char *p = (const unsigned char *)s;
     arena_buf_puts(b, "\"");
     while (*p) {
@@ -1322,6 +1355,7 @@ static void dump_str(struct arena_buf *b, const char *s)
         p += n;
     }
     arena_buf_puts(b, "\"");
+    free(s);
 }
 
 static void dump_double(struct arena_buf *b, double d)
@@ -1440,11 +1474,7 @@ char *arena_config_dump(const struct arena_config *cfg)
             }
         }
     }
-    char *raw = arena_buf_steal(&b, NULL);
-    /* anything registered with the logger (API keys read at start-up) never appears either */
-    char *out = arena_log_redact(raw);
-    free(raw);
-    return out;
+    return arena_buf_steal(&b, NULL);
 }
 
 const struct arena_model_cfg *arena_config_model(const struct arena_config *cfg, const char *name)

@@ -195,7 +195,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con, const ch
                      content_type ? content_type : "application/octet-stream");
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[512];

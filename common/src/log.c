@@ -86,6 +86,18 @@ void arena_log_add_secret(const char *secret)
     pthread_mutex_unlock(&secrets_lock);
 }
 
+void arena_log_clear_secrets(void)
+{
+    pthread_mutex_lock(&secrets_lock);
+    for (size_t i = 0; i < n_secrets; i++) {
+        free(secrets[i]);
+    }
+    free(secrets);
+    secrets = NULL;
+    n_secrets = 0;
+    pthread_mutex_unlock(&secrets_lock);
+}
+
 /* Replace every occurrence of every secret (longest match first at each position). */
 static void redact_into(struct arena_buf *out, const char *s, size_t n)
 {

@@ -20,6 +20,9 @@ void arena_log_init(const char *service);
 int arena_log_set_level_name(const char *name);
 /* Never print this string again (API keys). Copies it; empty/short (< 4 chars) strings ignored. */
 void arena_log_add_secret(const char *secret);
+/* Forget every registered secret. Only for fuzzers and tests that load many unrelated configs in
+ * one process (a service never forgets a secret). */
+void arena_log_clear_secrets(void);
 /* Replace every registered secret in buf (in place, NUL-terminated) with "[REDACTED]";
  * returns a malloc'd string the caller frees. */
 char *arena_log_redact(const char *s);
