@@ -1317,11 +1317,9 @@ arena_err_t arena_config_validate(const struct arena_config *cfg, char *errstr, 
 
 /* YAML double-quoted scalar. Characters YAML treats as line breaks (NEL, LS, PS) or does not
  * allow raw (controls, BOM, non-characters) are escaped, so the dump reloads to the same value. */
-/* A string value, quoted and escaped; anything registered with the logger (API keys read at
- * start-up, Kafka secrets) is redacted inside the value only, never in keys or comments. */
-static void dump_str(struct arena_buf *b, const char *value)
+/* s quoted and escaped as a YAML double-quoted scalar. */
+static void dump_quoted(struct arena_buf *b, const char *s)
 {
-    char *s = arena_log_redact(value ? value : "");
     const unsigned char *p = (const unsigned char *)s;
     arena_buf_puts(b, "\"");
     while (*p) {
@@ -1355,6 +1353,14 @@ static void dump_str(struct arena_buf *b, const char *value)
         p += n;
     }
     arena_buf_puts(b, "\"");
+}
+
+/* A string value; anything registered with the logger (API keys read at start-up, Kafka
+ * secrets) is redacted inside the value only, never in keys or comments. */
+static void dump_str(struct arena_buf *b, const char *value)
+{
+    char *s = arena_log_redact(value ? value : "");
+    dump_quoted(b, s);
     free(s);
 }
 
@@ -1445,7 +1451,7 @@ char *arena_config_dump(const struct arena_config *cfg)
     arena_buf_puts(&b, "\n");
     for (size_t i = 0; i < cfg->kafka_keys.n; i++) {
         arena_buf_puts(&b, "  ");
-        dump_str(&b, cfg->kafka_keys.v[i]);
+        dump_quoted(&b, cfg->kafka_keys.v[i]); /* a property name, never a secret */
         arena_buf_puts(&b, ": ");
         dump_str(&b, arena_config_kafka_is_secret(cfg->kafka_keys.v[i]) ? "[REDACTED]"
                                                                         : cfg->kafka_values.v[i]);
