@@ -179,6 +179,19 @@ static bool arg_broker(struct devbroker *db, json_t *args, int *broker, json_t *
     return true;
 }
 
+/* "broker" naming exactly one broker (not -1 = all) */
+static bool arg_one_broker(struct devbroker *db, json_t *args, int *broker, json_t **err)
+{
+    if (!arg_broker(db, args, broker, err)) {
+        return false;
+    }
+    if (*broker < 1) {
+        *err = reply_err("\"broker\" must name one broker (1..%d)", db->opts.brokers);
+        return false;
+    }
+    return true;
+}
+
 static json_t *cmd_status(struct devbroker *db)
 {
     json_t *brokers = json_array();
@@ -305,11 +318,8 @@ static json_t *cmd_coordinator(struct devbroker *db, json_t *args)
     }
     int broker;
     json_t *err = NULL;
-    if (!arg_broker(db, args, &broker, &err)) {
+    if (!arg_one_broker(db, args, &broker, &err)) {
         return err;
-    }
-    if (broker < 1) {
-        return reply_err("\"broker\" must name one broker (1..%d)", db->opts.brokers);
     }
     rd_kafka_resp_err_t e = rd_kafka_mock_coordinator_set(db->mcluster, type, key, broker);
     if (e) {
@@ -334,11 +344,8 @@ static json_t *cmd_leader(struct devbroker *db, json_t *args)
     }
     int broker;
     json_t *err = NULL;
-    if (!arg_broker(db, args, &broker, &err)) {
+    if (!arg_one_broker(db, args, &broker, &err)) {
         return err;
-    }
-    if (broker < 1) {
-        return reply_err("\"broker\" must name one broker (1..%d)", db->opts.brokers);
     }
     int32_t part = (int32_t)json_integer_value(p);
     int moved = 0;
